@@ -1,0 +1,1 @@
+"""Data layer: records -> resample -> split by time -> windows -> noise -> normalize."""

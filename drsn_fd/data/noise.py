@@ -1,0 +1,76 @@
+"""Noise at an exact SNR, drawn with torch on the training device.
+
+SNR_dB = 10 log10(P_signal / P_noise), with P_signal the mean square of each clean
+window. Every draw is rescaled so that its realised power over the window is exactly
+P_signal / 10^(SNR/10).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import torch
+
+KINDS = ("gaussian", "laplacian", "pink", "none")
+
+
+def derived_seed(*parts: object) -> int:
+    """A stable 63-bit seed from (seed, split, kind, snr, ...): the same on every machine."""
+    digest = hashlib.sha256(repr(tuple(parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "little") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """A torch generator on `device` seeded with `seed`."""
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+def unit_noise(shape: tuple[int, ...], kind: str, gen: torch.Generator,
+               device: torch.device | str = "cpu") -> torch.Tensor:
+    """Noise of the given kind (any scale): the last axis is time."""
+    if kind == "gaussian":
+        return torch.randn(shape, generator=gen, device=device)
+    if kind == "laplacian":  # the difference of two unit exponentials is Laplace(0, 1)
+        e = torch.empty((2, *shape), device=device).exponential_(generator=gen)
+        return e[0] - e[1]
+    if kind == "pink":  # white noise shaped to a 1/f power spectral density
+        n = shape[-1]
+        white = torch.randn(shape, generator=gen, device=device)
+        spec = torch.fft.rfft(white, dim=-1)
+        f = torch.arange(spec.shape[-1], device=device, dtype=white.dtype)
+        f[0] = 1.0  # the DC bin is removed below
+        scale = f.rsqrt()
+        scale[0] = 0.0
+        return torch.fft.irfft(spec * scale, n=n, dim=-1)
+    raise ValueError(f"unknown noise kind {kind!r}; allowed: {', '.join(KINDS)}")
+
+
+def add_noise(x: torch.Tensor, snr_db: float | torch.Tensor, kind: str, gen: torch.Generator) -> torch.Tensor:
+    """x + noise whose power over each window is exactly P_signal(x) / 10^(snr_db/10).
+
+    `snr_db` is a number, or a tensor of one SNR per window shaped like x[..., :1].
+    """
+    if kind == "none" or snr_db is None:
+        return x
+    noise = unit_noise(tuple(x.shape), kind, gen, x.device)
+    p_signal = x.pow(2).mean(-1, keepdim=True)
+    p_noise = noise.pow(2).mean(-1, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
+    target = p_signal * 10 ** (-snr_db / 10)
+    return x + noise * (target / p_noise).sqrt()
+
+
+def realised_snr_db(clean: torch.Tensor, noisy: torch.Tensor) -> torch.Tensor:
+    """SNR in dB of each window, from its clean and noisy versions."""
+    p_s = clean.double().pow(2).mean(-1)
+    p_n = (noisy.double() - clean.double()).pow(2).mean(-1)
+    return 10 * torch.log10(p_s / p_n)
+
+
+def check_snr(value: object, key: str) -> float:
+    """A finite SNR in dB, or a ValueError naming the key."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{key}={value!r} is not a number (SNR in dB)")
+    if not math.isfinite(float(value)):
+        raise ValueError(f"{key}={value!r} must be a finite SNR in dB")
+    return float(value)

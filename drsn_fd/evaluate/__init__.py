@@ -1,0 +1,1 @@
+"""Evaluation: metrics, robustness curves, sweep reports and plots."""

@@ -1,0 +1,61 @@
+"""The DRSN family of Table II (Zhao et al. 2020): convnet, resnet, drsn_cs, drsn_cw."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from drsn_fd.models.registry import register_model
+from drsn_fd.models.shrinkage import Shrinkage
+from drsn_fd.models.units import Unit
+
+
+class ShrinkageNet(nn.Module):
+    """Stem Conv(1->4w, k3, s2), three stages of 4w/8w/16w channels, BN-ReLU-GAP-linear head."""
+
+    def __init__(self, num_classes: int, shrink: str | None = None, shortcut: bool = True,
+                 width: float = 1.0, units_per_stage: int = 4, in_channels: int = 1):
+        super().__init__()
+        widths = [max(1, round(c * width)) for c in (4, 8, 16)]
+        self.stem = nn.Conv1d(in_channels, widths[0], 3, 2, 1, bias=False)
+        units, cin = [], widths[0]
+        for cout in widths:
+            for i in range(units_per_stage):
+                units.append(Unit(cin, cout, 2 if i == 0 else 1, shrink, shortcut))
+                cin = cout
+        self.units = nn.Sequential(*units)
+        self.bn = nn.BatchNorm1d(cin)
+        self.fc = nn.Linear(cin, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.units(self.stem(x))
+        return self.fc(F.relu(self.bn(h)).mean(-1))
+
+    def shrinkage_modules(self) -> list[Shrinkage]:
+        """The shrinkage modules in depth order (empty for ConvNet and ResNet)."""
+        return [m for m in self.modules() if isinstance(m, Shrinkage)]
+
+
+@register_model
+def convnet(num_classes: int, width: float = 1.0, units_per_stage: int = 4, **kw) -> ShrinkageNet:
+    """Plain ConvNet: the same units without shortcut or shrinkage."""
+    return ShrinkageNet(num_classes, None, False, width, units_per_stage, **kw)
+
+
+@register_model
+def resnet(num_classes: int, width: float = 1.0, units_per_stage: int = 4, **kw) -> ShrinkageNet:
+    """Pre-activation 1-D ResNet of Table II (no shrinkage)."""
+    return ShrinkageNet(num_classes, None, True, width, units_per_stage, **kw)
+
+
+@register_model
+def drsn_cs(num_classes: int, width: float = 1.0, units_per_stage: int = 4, **kw) -> ShrinkageNet:
+    """DRSN with channel-shared thresholds."""
+    return ShrinkageNet(num_classes, "cs", True, width, units_per_stage, **kw)
+
+
+@register_model
+def drsn_cw(num_classes: int, width: float = 1.0, units_per_stage: int = 4, **kw) -> ShrinkageNet:
+    """DRSN with channel-wise thresholds."""
+    return ShrinkageNet(num_classes, "cw", True, width, units_per_stage, **kw)

@@ -1,0 +1,83 @@
+"""Every registered model, and the shrinkage module's properties."""
+
+import pytest
+import torch
+
+from drsn_fd.errors import ConfigError
+from drsn_fd.models import create_model, list_models
+from drsn_fd.models.shrinkage import Shrinkage
+
+PARAMS = {"convnet": (7_000, 10_000), "resnet": (7_000, 10_000), "drsn_cs": (8_000, 12_000),
+          "drsn_cw": (8_000, 12_000), "wdcnn": (40_000, 70_000)}
+
+
+def test_registry_lists_the_family():
+    assert {"convnet", "resnet", "drsn_cs", "drsn_cw", "wdcnn"} <= set(list_models())
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_model_shape_backward_and_size(name):
+    torch.manual_seed(0)
+    model = create_model(name, num_classes=10)
+    x = torch.randn(4, 1, 2048, requires_grad=True)
+    out = model(x)
+    assert out.shape == (4, 10)
+    out.sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+    n = sum(p.numel() for p in model.parameters())
+    lo, hi = PARAMS[name]
+    assert lo <= n <= hi, f"{name}: {n} parameters"
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_model_any_window_and_width(name):
+    model = create_model(name, num_classes=4, width=2.0)
+    assert model(torch.randn(3, 1, 1024)).shape == (3, 4)
+
+
+def test_unknown_model_names_the_choices():
+    with pytest.raises(ConfigError, match="model='drsn_xx' is unknown; registered models: convnet"):
+        create_model("drsn_xx", 10)
+
+
+def test_width_and_units_scale_the_family():
+    small = sum(p.numel() for p in create_model("drsn_cw", 10).parameters())
+    big = sum(p.numel() for p in create_model("drsn_cw", 10, width=4.0).parameters())
+    deep = sum(p.numel() for p in create_model("drsn_cw", 10, units_per_stage=8).parameters())
+    assert big > 8 * small and deep > 1.8 * small
+
+
+@pytest.mark.parametrize("channel_wise", [True, False])
+def test_shrinkage_properties(channel_wise):
+    torch.manual_seed(1)
+    m = Shrinkage(8, channel_wise).train()
+    x = (torch.randn(16, 8, 100) * torch.rand(16, 8, 1) * 3).requires_grad_(True)
+    alpha, tau = m.thresholds(x)
+    a = x.abs().mean(-1)
+    assert tau.shape == ((16, 8) if channel_wise else (16, 1))
+    assert (alpha > 0).all() and (alpha < 1).all()
+    assert (tau >= 0).all()
+    if channel_wise:
+        assert (tau <= a + 1e-6).all()
+    else:
+        assert (tau <= a.mean(1, keepdim=True) + 1e-6).all()
+    y = m(x)
+    t = tau.detach().unsqueeze(-1).expand_as(x)
+    small = x.detach().abs() <= t
+    assert (y[small] == 0).all()
+    ref = torch.sign(x.detach()) * torch.clamp(x.detach().abs() - t, min=0)
+    assert torch.allclose(y.detach(), ref, atol=1e-6)
+    # d y / d x is 1 where |x| > tau and 0 where |x| < tau (the paper's derivation)
+    m.eval()
+    x2 = x.detach().clone().requires_grad_(True)
+    with torch.no_grad():
+        tau2 = m.thresholds(x2)[1].unsqueeze(-1).expand_as(x2)
+    grad = torch.autograd.functional.jacobian(lambda z: (z - torch.clamp(z, -tau2, tau2)).sum(), x2)
+    assert torch.equal(grad[x2.abs() > tau2], torch.ones_like(grad[x2.abs() > tau2]))
+    assert torch.equal(grad[x2.abs() < tau2], torch.zeros_like(grad[x2.abs() < tau2]))
+
+
+def test_resnet_and_drsn_differ_only_by_shrinkage():
+    r, d = create_model("resnet", 10), create_model("drsn_cw", 10)
+    assert len(d.shrinkage_modules()) == 12 and len(r.shrinkage_modules()) == 0

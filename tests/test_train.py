@@ -1,0 +1,132 @@
+"""Training runs through run() and through the real CLI, on tiny configs."""
+
+import json
+import subprocess
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from drsn_fd.train.checkpoint import load_checkpoint
+from drsn_fd.train.loop import run
+from tests.conftest import command
+
+
+def test_run_writes_metrics_checkpoints_and_events(tmp_path, cfg_factory):
+    res = run(cfg_factory("model=drsn_cw"), tmp_path)
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert m["status"] == "completed" and res["status"] == "completed"
+    assert m["protocol"] == "matched" and m["model"] == "drsn_cw"
+    assert len(m["history"]) == 2 and {"train_loss", "val_acc", "lr", "seconds"} <= set(m["history"][0])
+    for which in ("best", "last"):
+        t = m["test"][which]
+        assert 0 <= t["acc"] <= 1 and len(t["confusion"]) == 10 and len(t["classes"]) == 10
+        assert sum(map(sum, t["confusion"])) == m["data"]["windows"]["test"]
+    assert [(p["kind"], p["snr"]) for p in m["robustness"]] == [("clean", None), ("gaussian", -4.0), ("gaussian", 0.0)]
+    assert (tmp_path / "robustness.csv").read_text().startswith("kind,snr,acc,macro_f1")
+    ck = load_checkpoint(tmp_path / "checkpoints" / "best.pt")
+    assert ck["classes"] == m["data"]["classes"] and ck["window"] == 512 and ck["fs"] == 12000
+    assert load_checkpoint(tmp_path / "checkpoints" / "last.pt")["epoch"] == 2
+    ev = EventAccumulator(str(tmp_path / "tb"), size_guidance={"histograms": 0, "images": 0}).Reload()
+    tags = ev.Tags()
+    assert {"train/loss", "train/acc", "val/loss", "val/acc", "lr", "test/acc"} <= set(tags["scalars"])
+    assert len(ev.Scalars("val/acc")) == 2
+    assert "test/confusion" in tags["images"]
+    assert any(t.startswith("thresholds/unit01_alpha") for t in tags["histograms"])
+    assert (tmp_path / ".hydra" / "config.yaml").exists()
+
+
+def test_resume_equals_uninterrupted(tmp_path, cfg_factory):
+    full = run(cfg_factory("trainer.epochs=3", "model=drsn_cs"), tmp_path / "full")
+    part = tmp_path / "part"
+    # stop after epoch 1 of 3: train 1 epoch with the 3-epoch schedule, then resume
+    cfg = cfg_factory("trainer.epochs=3", "model=drsn_cs")
+    from drsn_fd.train import loop
+
+    calls = {"n": 0}
+    orig = loop.NoisyWindows.train_epoch
+
+    def stop_at_second(self, epoch):
+        calls["n"] += 1
+        if epoch == 1:
+            raise KeyboardInterrupt
+        return orig(self, epoch)
+
+    loop.NoisyWindows.train_epoch = stop_at_second
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run(cfg, part)
+    finally:
+        loop.NoisyWindows.train_epoch = orig
+    assert json.loads((part / "metrics.json").read_text())["status"] == "failed"
+    assert load_checkpoint(part / "checkpoints" / "last.pt")["epoch"] == 1
+    resumed = run(cfg_factory("trainer.epochs=3", "model=drsn_cs", "trainer.resume=true"), part)
+    assert resumed["test"]["best"]["acc"] == full["test"]["best"]["acc"]
+    assert resumed["test"]["last"]["confusion"] == full["test"]["last"]["confusion"]
+    assert [h["val_loss"] for h in resumed["history"]] == [h["val_loss"] for h in full["history"]]
+    assert resumed["robustness"] == full["robustness"]
+
+
+def test_same_seed_same_metrics_and_eval_batch_does_not_matter(tmp_path, cfg_factory):
+    a = run(cfg_factory("model=resnet"), tmp_path / "a")
+    b = run(cfg_factory("model=resnet", "trainer.eval_batch_size=7"), tmp_path / "b")
+    assert a["test"] == b["test"]
+    assert a["robustness"] == b["robustness"]
+    c = run(cfg_factory("model=resnet", "seed=1"), tmp_path / "c")
+    assert c["history"] != a["history"]
+
+
+@pytest.mark.parametrize("overrides,protocol,val", [
+    ([], "matched", None),
+    (["noise.train_snr=null"], "clean-to-noisy", None),
+    (["noise.train_snr=[-6,6]"], "mixed", None),
+    (["noise=none"], "clean", None),
+])
+def test_protocols_end_to_end(tmp_path, cfg_factory, overrides, protocol, val):
+    m = run(cfg_factory("model=convnet", "trainer.epochs=1", *overrides), tmp_path)
+    assert m["protocol"] == protocol and m["status"] == "completed"
+    assert len(m["robustness"]) == 3
+
+
+def test_completed_run_is_never_overwritten(tmp_path, cfg_factory):
+    from drsn_fd.errors import ConfigError
+
+    run(cfg_factory("trainer.epochs=1"), tmp_path)
+    before = (tmp_path / "metrics.json").read_bytes()
+    with pytest.raises(ConfigError, match="already holds a completed run"):
+        run(cfg_factory("trainer.epochs=1"), tmp_path)
+    assert (tmp_path / "metrics.json").read_bytes() == before
+
+
+TINY_CLI = ["experiment=smoke", "device=cpu"]
+
+
+@pytest.mark.slow
+def test_cli_run_from_another_folder(tmp_path):
+    out = tmp_path / "run"
+    p = subprocess.run([command("drsn-train"), *TINY_CLI, f"hydra.run.dir={out}"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "test accuracy" in p.stdout
+    assert json.loads((out / "metrics.json").read_text())["status"] == "completed"
+    assert (out / "checkpoints" / "best.pt").exists() and list((out / "tb").glob("events.*"))
+
+
+@pytest.mark.slow
+@pytest.mark.cwru
+def test_cli_run_on_real_cwru(tmp_path, cwru_root):
+    out = tmp_path / "run"
+    p = subprocess.run([command("drsn-train"), "data=cwru", f"data.root={cwru_root}", *TINY_CLI,
+                        f"hydra.run.dir={out}"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["data"]["name"] == "CWRU" and len(m["data"]["classes"]) == 10
+
+
+@pytest.mark.slow
+def test_cli_multirun_two_jobs_named_by_overrides(tmp_path):
+    p = subprocess.run([command("drsn-train"), "-m", *TINY_CLI, "model=resnet,drsn_cw",
+                        f"hydra.sweep.dir={tmp_path / 'sweep'}"], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    runs = sorted(str(m.parent.relative_to(tmp_path / "sweep")) for m in (tmp_path / "sweep").rglob("metrics.json"))
+    assert runs == ["experiment=smoke,model=drsn_cw/seed=0", "experiment=smoke,model=resnet/seed=0"]

@@ -39,6 +39,14 @@ def _train_task(cfg) -> float | None:
     hc = HydraConfig.get()
     out = Path(hc.runtime.output_dir)
     multirun = hc.mode == RunMode.MULTIRUN
+    if cfg.trainer.resume:
+        from drsn_fd.train.resume import find_resumable
+
+        subdir = str(Path(out).relative_to(hc.sweep.dir)) if multirun else ""
+        found = find_resumable(cfg, out, subdir)
+        if found is not None and found != out:
+            log.info("resuming the unfinished run in %s", found)
+            out = found
     try:
         result = run(cfg, out)
     except Interrupted as e:

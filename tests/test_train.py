@@ -130,3 +130,34 @@ def test_cli_multirun_two_jobs_named_by_overrides(tmp_path):
     assert p.returncode == 0, p.stderr[-2000:]
     runs = sorted(str(m.parent.relative_to(tmp_path / "sweep")) for m in (tmp_path / "sweep").rglob("metrics.json"))
     assert runs == ["experiment=smoke,model=drsn_cw/seed=0", "experiment=smoke,model=resnet/seed=0"]
+
+
+@pytest.mark.slow
+def test_resume_finds_the_unfinished_run_of_the_same_command(tmp_path, cfg_factory):
+    """Re-running the same command with trainer.resume=true continues the interrupted run."""
+    from drsn_fd.train import loop
+
+    args = ["experiment=smoke", "device=cpu", "trainer.epochs=3"]
+    first = tmp_path / "outputs" / "2026-01-01" / "10-00-00"
+    orig = loop.NoisyWindows.train_epoch
+
+    def stop(self, epoch):
+        if epoch == 2:
+            raise KeyboardInterrupt
+        return orig(self, epoch)
+
+    loop.NoisyWindows.train_epoch = stop
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run(cfg_factory(*args, tiny=False), first)
+    finally:
+        loop.NoisyWindows.train_epoch = orig
+    other = tmp_path / "outputs" / "2026-01-01" / "09-00-00"  # same layout, another config: not taken
+    run(cfg_factory(*args, "seed=5", "trainer.epochs=1", tiny=False), other)
+    p = subprocess.run([command("drsn-train"), *args, "trainer.resume=true",
+                        f"hydra.run.dir={tmp_path / 'outputs' / '2026-01-01' / '11-00-00'}"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    m = json.loads((first / "metrics.json").read_text())
+    assert m["status"] == "completed" and [h["epoch"] for h in m["history"]] == [1, 2, 3]
+    assert json.loads((other / "metrics.json").read_text())["history"][-1]["epoch"] == 1

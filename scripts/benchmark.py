@@ -34,9 +34,10 @@ PAPER_EPOCHS = 100
 
 
 def compose(overrides: list[str]):
-    import drsn_fd.cli  # noqa: F401  (resolvers)
     from hydra import compose as hydra_compose
     from hydra import initialize_config_module
+
+    import drsn_fd.cli  # noqa: F401  (resolvers)
 
     with initialize_config_module(config_module="drsn_fd.configs", version_base="1.3"):
         return hydra_compose(config_name="train", overrides=overrides)
@@ -147,7 +148,7 @@ def main() -> None:
     import pandas as pd
 
     df = pd.DataFrame(rows)
-    for (dev, width), g in df.groupby(["device", "width"]):
+    for _, g in df.groupby(["device", "width"]):
         r = g.set_index("model")
         if {"resnet", "drsn_cw"} <= set(r.index):
             df.loc[g.index, "step_vs_resnet"] = (r.loc["resnet", "bare_w_s"] / g["bare_w_s"]).round(3).values

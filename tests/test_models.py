@@ -81,3 +81,20 @@ def test_shrinkage_properties(channel_wise):
 def test_resnet_and_drsn_differ_only_by_shrinkage():
     r, d = create_model("resnet", 10), create_model("drsn_cw", 10)
     assert len(d.shrinkage_modules()) == 12 and len(r.shrinkage_modules()) == 0
+
+
+@pytest.mark.parametrize("tau_channels", [5, 1])  # channel-wise and channel-shared thresholds
+def test_soft_threshold_backward_equals_autograd_of_the_formula(tau_channels):
+    from drsn_fd.models.shrinkage import soft_threshold
+
+    torch.manual_seed(0)
+    x = torch.randn(3, 5, 40, dtype=torch.double, requires_grad=True)
+    tau = (torch.rand(3, tau_channels, 1, dtype=torch.double) * 0.8).requires_grad_()
+    assert torch.autograd.gradcheck(soft_threshold, (x, tau))
+    g = torch.randn(3, 5, 40, dtype=torch.double)
+    gx, gtau = torch.autograd.grad(soft_threshold(x, tau), (x, tau), g)
+    ref = torch.sign(x) * torch.relu(x.abs() - tau)
+    rx, rtau = torch.autograd.grad(ref, (x, tau), g)
+    assert torch.equal(soft_threshold(x, tau), x - torch.clamp(x, -tau, tau))
+    assert torch.allclose(soft_threshold(x, tau), ref)
+    assert torch.allclose(gx, rx) and torch.allclose(gtau, rtau)

@@ -67,6 +67,20 @@ def test_same_seed_same_noise_other_seed_other_noise(clean):
     assert derived_seed(0, "test", "pink", -4.0) != s
 
 
+def test_an_snr_written_as_int_or_float_gives_the_same_test_noise(cfg_factory):
+    """noise.snr=-4 (a matched run) and -4.0 (a point of eval.snrs) must be the same windows."""
+    from drsn_fd.data.windows import build_windows
+    from drsn_fd.train.loop import NoisyWindows
+
+    assert derived_seed(0, "test", "gaussian", -4) == derived_seed(0, "test", "gaussian", -4.0)
+    assert derived_seed(0, "train", "gaussian", [-10, 10], 1) == derived_seed(0, "train", "gaussian", [-10.0, 10.0], 1)
+    cfg = cfg_factory()
+    ws = build_windows(cfg.data)
+    a = NoisyWindows(ws, cfg, torch.device("cpu")).fixed("test", "gaussian", -4)
+    b = NoisyWindows(ws, cfg, torch.device("cpu")).fixed("test", "gaussian", -4.0)
+    assert torch.equal(a, b)
+
+
 def test_none_kind_returns_clean(clean):
     assert torch.equal(add_noise(clean, 0.0, "none", generator(0)), clean)
 

@@ -161,3 +161,13 @@ def test_resume_finds_the_unfinished_run_of_the_same_command(tmp_path, cfg_facto
     m = json.loads((first / "metrics.json").read_text())
     assert m["status"] == "completed" and [h["epoch"] for h in m["history"]] == [1, 2, 3]
     assert json.loads((other / "metrics.json").read_text())["history"][-1]["epoch"] == 1
+
+
+def test_best_checkpoint_is_chosen_on_val_accuracy_then_val_loss():
+    from drsn_fd.train.loop import improves
+
+    best = {"epoch": 6, "val_acc": 1.0, "val_loss": 0.05}
+    assert improves({"val_acc": 1.0, "val_loss": 0.01}, best)  # a tie at 100 %: the lower loss wins
+    assert not improves({"val_acc": 1.0, "val_loss": 0.05}, best)  # an exact tie keeps the earlier epoch
+    assert not improves({"val_acc": 0.99, "val_loss": 0.001}, best)  # accuracy first
+    assert improves({"val_acc": 0.5, "val_loss": 9.0}, {"epoch": None, "val_acc": -1.0})  # the first epoch

@@ -15,9 +15,18 @@ import torch
 KINDS = ("gaussian", "laplacian", "pink", "none")
 
 
+def _canonical(part: object) -> object:
+    """-4 and -4.0 are the same SNR, so they must give the same seed."""
+    if isinstance(part, float) and part.is_integer():
+        return int(part)
+    if isinstance(part, (list, tuple)):
+        return type(part)(_canonical(p) for p in part)
+    return part
+
+
 def derived_seed(*parts: object) -> int:
     """A stable 63-bit seed from (seed, split, kind, snr, ...): the same on every machine."""
-    digest = hashlib.sha256(repr(tuple(parts)).encode()).digest()
+    digest = hashlib.sha256(repr(tuple(_canonical(p) for p in parts)).encode()).digest()
     return int.from_bytes(digest[:8], "little") & 0x7FFF_FFFF_FFFF_FFFF
 
 

@@ -6,6 +6,37 @@ import torch
 from torch import nn
 
 
+class _SoftThreshold(torch.autograd.Function):
+    """y = sign(x) * max(|x| - tau, 0), with a backward that only keeps sign(y).
+
+    dy/dx is 1 where |x| > tau and 0 elsewhere, and dy/dtau is -sign(x) there: both follow
+    from sign(y). Autograd through clamp would instead rebuild masks from x and tau with a
+    chain of comparisons, which on the CPU costs more than the convolutions of these small
+    networks.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+        y = x - torch.clamp(x, -tau, tau)
+        ctx.tau_shape = tau.shape
+        ctx.save_for_backward(y)  # the output is kept for the next layer anyway: no extra memory
+        return y
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        (y,) = ctx.saved_tensors
+        s = torch.sign(y)
+        gs = grad * s
+        return gs * s, -gs.sum_to_size(ctx.tau_shape)
+
+
+def soft_threshold(x: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+    """sign(x) * max(|x| - tau, 0); tau broadcasts over x (e.g. (batch, C or 1, 1))."""
+    if torch.is_grad_enabled() and (x.requires_grad or tau.requires_grad):
+        return _SoftThreshold.apply(x, tau)
+    return x - torch.clamp(x, -tau, tau)
+
+
 class Shrinkage(nn.Module):
     """tau = alpha * mean|x| from a small subnetwork; y = sign(x) * max(|x| - tau, 0).
 
@@ -38,6 +69,4 @@ class Shrinkage(nn.Module):
         alpha, tau = self.thresholds(x)
         if self.record:
             self.last_alpha, self.last_tau = alpha.detach(), tau.detach()
-        tau = tau.unsqueeze(-1)
-        # soft threshold: x - clamp(x, -tau, tau) == sign(x) * max(|x| - tau, 0), in two kernels
-        return x - torch.clamp(x, -tau, tau)
+        return soft_threshold(x, tau.unsqueeze(-1))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import signal
 import sys
 import time
@@ -43,6 +44,15 @@ class Interrupted(Exception):
         self.signum = signum
 
 
+def improves(row: dict, best: dict) -> bool:
+    """Model selection on validation only: higher accuracy wins, a tie goes to the lower loss.
+
+    A small validation split saturates (often 100 %) long before training ends; without the
+    tie-break the first saturated epoch, still under-trained, would be kept.
+    """
+    return (row["val_acc"], -row["val_loss"]) > (best["val_acc"], -best.get("val_loss", math.inf))
+
+
 def pick_device(name: str) -> torch.device:
     """auto: cuda, else mps, else cpu."""
     if name == "auto":
@@ -60,9 +70,19 @@ def pick_device(name: str) -> torch.device:
     return device
 
 
-def _flag(value, device: torch.device) -> bool:
-    """auto means on for CUDA only."""
-    return device.type == "cuda" if value == "auto" else bool(value)
+def _flag(value, device: torch.device, deterministic: bool = False) -> bool:
+    """auto means on for CUDA only, and off with trainer.deterministic."""
+    return device.type == "cuda" and not deterministic if value == "auto" else bool(value)
+
+
+def set_deterministic(on: bool) -> None:
+    """trainer.deterministic: deterministic kernels only (an op without one raises), fixed cuDNN choice."""
+    if on:  # cuBLAS needs a fixed workspace to be deterministic; read when cuBLAS starts
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(on)
+    torch.backends.cudnn.deterministic = on
+    if on:
+        torch.backends.cudnn.benchmark = False
 
 
 class NoisyWindows:
@@ -204,12 +224,14 @@ def run(cfg: DictConfig, output_dir: str | Path) -> dict:
 
 
 def _run(cfg: DictConfig, out: Path, record: dict, sig: _Signals, t0: float) -> dict:
+    deterministic = bool(cfg.trainer.get("deterministic", False))
+    set_deterministic(deterministic)
     torch.manual_seed(int(cfg.seed))
     np.random.seed(int(cfg.seed) % 2**32)
     if cfg.trainer.threads:
         torch.set_num_threads(int(cfg.trainer.threads))
     device = pick_device(str(cfg.device))
-    amp = _flag(cfg.trainer.amp, device) and device.type == "cuda"
+    amp = _flag(cfg.trainer.amp, device, deterministic) and device.type == "cuda"
 
     ws = build_windows(cfg.data)
     data = NoisyWindows(ws, cfg, device)
@@ -218,7 +240,7 @@ def _run(cfg: DictConfig, out: Path, record: dict, sig: _Signals, t0: float) -> 
 
     model = instantiate(cfg.model, num_classes=len(ws.classes)).to(device)
     n_params = sum(p.numel() for p in model.parameters())
-    step_model = torch.compile(model) if _flag(cfg.trainer.compile, device) else model
+    step_model = torch.compile(model) if _flag(cfg.trainer.compile, device, deterministic) else model
     epochs, batch = int(cfg.trainer.epochs), int(cfg.trainer.batch_size)
     optimizer = build_optimizer(cfg.optim, model.parameters())
     scheduler = build_scheduler(cfg.scheduler, optimizer, epochs)
@@ -300,8 +322,8 @@ def _run(cfg: DictConfig, out: Path, record: dict, sig: _Signals, t0: float) -> 
         row = {"epoch": epoch + 1, "train_loss": loss_sum.item() / seen, "train_acc": correct.item() / seen,
                "val_loss": val_loss, "val_acc": val_acc, "lr": lr, "seconds": round(time.perf_counter() - te, 4)}
         record["history"].append(row)
-        if val_acc > record["best"]["val_acc"]:
-            record["best"] = {"epoch": epoch + 1, "val_acc": val_acc}
+        if improves(row, record["best"]):
+            record["best"] = {"epoch": epoch + 1, "val_acc": val_acc, "val_loss": val_loss}
             save_checkpoint(ckpt_dir / "best.pt", {**meta, "model_state": model.state_dict(), "epoch": epoch + 1,
                                                    "val_acc": val_acc})
         checkpoint(epoch + 1, 0, None)

@@ -1,4 +1,4 @@
-"""Thin entry points: drsn-train (Hydra), drsn-data and drsn-report."""
+"""Thin entry points: drsn-train (Hydra), drsn-data, drsn-report, drsn-predict, drsn-export, drsn-inspect."""
 
 from __future__ import annotations
 
@@ -154,3 +154,115 @@ def report() -> None:
     except DrsnError as e:
         _fail("drsn-report", str(e), 1)
     print(summary)
+
+
+def _key_values(prog: str, doc: str, keys: dict[str, str], flags: tuple[str, ...] = (),
+                passthrough: tuple[str, ...] = ()) -> tuple[dict, set, list[str]]:
+    """Parse `key=value` arguments (like Hydra overrides) and `--flags`; anything else is one line, exit 2.
+
+    Returns (values of `keys`, flags given, `prefix.key=value` items whose prefix is in `passthrough`).
+    `keys` maps each key to its help text; a key ending in '!' is required.
+    """
+    required = {k.rstrip("!") for k in keys if k.endswith("!")}
+    names = {k.rstrip("!"): h for k, h in keys.items()}
+    values: dict[str, str] = {}
+    given: set[str] = set()
+    extra: list[str] = []
+    for arg in sys.argv[1:]:
+        if arg in ("-h", "--help"):
+            width = max(map(len, names)) + 2
+            print(f"usage: {prog} " + " ".join(f"{k}=..." if k in required else f"[{k}=...]" for k in names)
+                  + "".join(f" [{f}]" for f in flags) + "".join(f" [{p}KEY=VALUE ...]" for p in passthrough))
+            print(f"\n{doc}\n")
+            for k, h in names.items():
+                print(f"  {k + '=':<{width}} {h}")
+            sys.exit(0)
+        if arg.startswith("--"):
+            if arg not in flags:
+                _fail(prog, f"unknown option {arg}; allowed: {', '.join(flags) or 'none'}")
+            given.add(arg)
+            continue
+        key, sep, value = arg.partition("=")
+        if passthrough and sep and key.startswith(passthrough):
+            extra.append(arg)
+        elif not sep or key not in names:
+            allowed = ", ".join([*names, *(f"{p}*" for p in passthrough)])
+            _fail(prog, f"{arg!r} is not a key=value argument it knows; allowed keys: {allowed}")
+        elif key in values:
+            _fail(prog, f"{key}= is given twice")
+        else:
+            values[key] = value
+    missing = [k for k in names if k in required and k not in values]
+    if missing:
+        _fail(prog, f"{missing[0]}= is required (see {prog} --help)")
+    return values, given, extra
+
+
+def predict() -> None:
+    """drsn-predict checkpoint=PATH input=FILE_OR_FOLDER: classify recordings window by window."""
+    import json
+
+    args, flags, _ = _key_values("drsn-predict", predict.__doc__, {
+        "checkpoint!": "a drsn-train checkpoint (run/checkpoints/best.pt)",
+        "input!": "a .mat, .npy or one-column .csv file, or a folder of them",
+        "input_fs": "sampling rate of the input in Hz (default: the CWRU catalog rate of a .mat; "
+                    ".npy and .csv need it)",
+        "channel": "accelerometer of a .mat: DE | FE | BA (default: the checkpoint's data.channel)",
+        "stride": "hop between windows in samples (default: the checkpoint's data.stride_eval)",
+        "out": "write a CSV with one row per window and one probability column per class",
+    }, flags=("--json",))
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from drsn_fd.deploy.predict import format_text, predict_files, to_json, write_window_csv
+
+    try:
+        result = predict_files(args["checkpoint"], args["input"], args.get("input_fs"), args.get("channel"),
+                               args.get("stride"))
+        if "out" in args:
+            write_window_csv(result, args["out"])
+    except DrsnError as e:
+        _fail("drsn-predict", str(e))
+    except OSError as e:
+        _fail("drsn-predict", f"{e.filename or args.get('out')}: {e.strerror or e}")
+    print(json.dumps(to_json(result), indent=2) if "--json" in flags else format_text(result))
+
+
+def export() -> None:
+    """drsn-export checkpoint=PATH format=torchscript|onnx [out=FILE]: a model for deployment."""
+    args, _, _ = _key_values("drsn-export", export.__doc__, {
+        "checkpoint!": "a drsn-train checkpoint (run/checkpoints/best.pt)",
+        "format!": "torchscript | onnx",
+        "out": "the file to write (default: beside the checkpoint, best.torchscript.pt or best.onnx)",
+    })
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from drsn_fd.deploy.export import export_model
+
+    try:
+        path = export_model(args["checkpoint"], args["format"], args.get("out"))
+    except DrsnError as e:
+        _fail("drsn-export", str(e))
+    except OSError as e:
+        _fail("drsn-export", f"{e.filename or args.get('out')}: {e.strerror or e}")
+    print(f"wrote {path} and {path.name}.json (input: normalised windows (batch, 1, window); "
+          "output: class logits)")
+
+
+def inspect() -> None:
+    """drsn-inspect checkpoint=PATH [data.KEY=VALUE ...] [out=DIR]: learned thresholds vs input SNR."""
+    args, _, overrides = _key_values("drsn-inspect", inspect.__doc__, {
+        "checkpoint!": "a DRSN checkpoint (drsn_cs or drsn_cw) from drsn-train",
+        "out": "folder for thresholds.csv, thresholds.png and tb/ (default: RUN/inspect)",
+    }, passthrough=("data.", "eval."))
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from drsn_fd.evaluate.inspect import inspect_thresholds
+
+    try:
+        res = inspect_thresholds(args["checkpoint"], overrides, args.get("out"))
+    except DrsnError as e:
+        _fail("drsn-inspect", str(e))
+    except OSError as e:
+        _fail("drsn-inspect", f"{e.filename or args.get('out')}: {e.strerror or e}")
+    t = res["table"]
+    for col in ("alpha_mean", "zero_fraction"):
+        print(f"{col} per unit (rows) and input SNR in dB (columns):")
+        print(t.pivot_table(index="unit", columns=["kind", "snr_db"], values=col).round(3).to_string(), "\n")
+    print(f"wrote {res['csv']}, {res['figure']} and TensorBoard events in {res['tb']}")

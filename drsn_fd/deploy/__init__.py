@@ -1,0 +1,1 @@
+"""Use a trained checkpoint: predict on new recordings and export for deployment."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from drsn_fd.data.catalog import CLASS_SETS, CatalogEntry, lookup
+from drsn_fd.data.catalog import CATALOG, CLASS_SETS, CatalogEntry, lookup
 from drsn_fd.data.matfile import file_number, read_channel
 from drsn_fd.data.records import Record
 from drsn_fd.data.resample import resample
@@ -39,10 +40,12 @@ def _mat_files(root: Path) -> list[Path]:
         raise DataError(f"data.root={root}: folder does not exist")
     if not root.is_dir():
         raise DataError(f"data.root={root}: not a folder")
-    try:
-        files = sorted(root.rglob("*.mat"))
-    except PermissionError as e:
-        raise DataError(f"data.root={root}: folder cannot be read ({e.strerror})") from None
+    denied: list[OSError] = []
+    for _ in os.walk(root, onerror=denied.append):  # rglob skips unreadable folders silently
+        pass
+    if denied:
+        raise DataError(f"data.root={root}: folder {denied[0].filename} cannot be read ({denied[0].strerror})")
+    files = sorted(root.rglob("*.mat"))
     if not files:
         raise DataError(f"data.root={root}: no .mat files in this folder")
     return files
@@ -57,13 +60,53 @@ def _to_record(path: Path, label: str, fs_in: int, cfg: Mapping, number: int | N
                   rpm_measured or rpm, number)
 
 
-def catalog_records(cfg: Mapping, root: Path) -> list[Record]:
-    """Records of the CWRU files in `root`, identified by file number through the catalog."""
+def _chooser(cfg: Mapping) -> tuple[dict[str, list[str]], Callable[[CatalogEntry], str | None], str]:
+    """(class map, catalog entry -> its label or None when the selection leaves it out, the filters in words)."""
     cmap = class_map(cfg["classes"])
     loads = None if cfg.get("loads") is None else {int(v) for v in cfg["loads"]}
     fault_end = cfg.get("fault_end", "DE")
     source_fs = cfg.get("source_fs")
     wanted: dict[str, str] = {code: label for label, codes in cmap.items() for code in codes}
+
+    def choose(entry: CatalogEntry) -> str | None:
+        label = wanted.get(entry.code) or wanted.get(str(entry.number))
+        if label is None or str(entry.number) in wanted:  # explicit file numbers bypass the filters
+            return label
+        if loads is not None and entry.load_hp not in loads:
+            return None
+        if entry.fault != "normal" and (entry.sensor_end != fault_end
+                                        or (source_fs and entry.fs_hz != int(source_fs))):
+            return None
+        return label
+
+    filters = (f"loads={sorted(loads) if loads is not None else 'any'}, "
+               f"fault_end={fault_end}, source_fs={source_fs}")
+    return cmap, choose, filters
+
+
+def _missing(cmap: Mapping[str, list[str]], found: set[str]) -> list[str]:
+    return [lb for lb in cmap if lb not in found]
+
+
+def catalog_selection(cfg: Mapping) -> list[tuple[CatalogEntry, str]]:
+    """Every CWRU file of the catalog that the data config selects, as (entry, label) in class-set order.
+
+    The same choice `catalog_records` makes from a folder, made from the catalog alone: what a
+    complete CWRU folder would give (`drsn-data download` fetches these).
+    """
+    cmap, choose, filters = _chooser(cfg)
+    chosen = [(e, lb) for e in CATALOG.values() if (lb := choose(e)) is not None]
+    missing = _missing(cmap, {lb for _, lb in chosen})
+    if missing:
+        raise DataError(f"data.classes: the CWRU catalog has no file for class(es) {', '.join(missing)} "
+                        f"with {filters}")
+    order = {lb: i for i, lb in enumerate(cmap)}
+    return sorted(chosen, key=lambda c: (order[c[1]], c[0].number))
+
+
+def catalog_records(cfg: Mapping, root: Path) -> list[Record]:
+    """Records of the CWRU files in `root`, identified by file number through the catalog."""
+    cmap, choose, filters = _chooser(cfg)
     chosen: list[tuple[Path, CatalogEntry, str]] = []
     seen: set[int] = set()
     for path in _mat_files(root):
@@ -72,22 +115,14 @@ def catalog_records(cfg: Mapping, root: Path) -> list[Record]:
         if entry is None:
             log.debug("skipping %s: not a CWRU file number", path)
             continue
-        label = wanted.get(entry.code) or wanted.get(str(entry.number))
+        label = choose(entry)
         if label is None or num in seen:
             continue
-        if str(entry.number) not in wanted:  # explicit file numbers bypass the filters
-            if loads is not None and entry.load_hp not in loads:
-                continue
-            if entry.fault != "normal" and (entry.sensor_end != fault_end
-                                            or (source_fs and entry.fs_hz != int(source_fs))):
-                continue
         seen.add(num)
         chosen.append((path, entry, label))
-    missing = [lb for lb in cmap if lb not in {c[2] for c in chosen}]
+    missing = _missing(cmap, {c[2] for c in chosen})
     if missing:
-        raise DataError(f"data.root={root}: no file for class(es) {', '.join(missing)} "
-                        f"with loads={sorted(loads) if loads is not None else 'any'}, "
-                        f"fault_end={fault_end}, source_fs={source_fs}")
+        raise DataError(f"data.root={root}: no file for class(es) {', '.join(missing)} with {filters}")
     order = {lb: i for i, lb in enumerate(cmap)}
     chosen.sort(key=lambda c: (order[c[2]], c[1].number))
     return [_to_record(p, lb, e.fs_hz, cfg, e.number, e.load_hp, e.rpm) for p, e, lb in chosen]

@@ -199,7 +199,11 @@ def run(cfg: DictConfig, output_dir: str | Path) -> dict:
     (out / ".hydra").mkdir(exist_ok=True)
     write_text(out / ".hydra" / "config.yaml", OmegaConf.to_yaml(cfg))
 
-    record: dict = {"status": "running", "run_dir": str(out), "protocol": protocol(cfg),
+    # Resuming keeps what the unfinished run recorded (its history) until training goes on, so a
+    # resume that fails to start (bad data, corrupt last.pt) does not wipe it.
+    kept = {k: v for k, v in _read_json(metrics_path).items() if k not in ("error", "traceback")} \
+        if previous and resume else {}
+    record: dict = {**kept, "status": "running", "run_dir": str(out), "protocol": protocol(cfg),
                     "model": cfg.model.name, "seed": int(cfg.seed),
                     "config": OmegaConf.to_container(cfg, resolve=True)}
     write_json(metrics_path, record)

@@ -50,8 +50,13 @@ def _train_task(cfg) -> float | None:
     try:
         result = run(cfg, out)
     except Interrupted as e:
-        _fail("drsn-train", f"{e}; state saved in {out / 'checkpoints' / 'last.pt'} "
-                            "(continue with trainer.resume=true)", 128 + e.signum)
+        msg = f"{e}; state saved in {out / 'checkpoints' / 'last.pt'} (continue with trainer.resume=true)"
+        if multirun and "submitit" in str(hc.launcher.get("_target_", "")):
+            # A submitit job (a SLURM array task) is a process of its own: it ends, recorded as
+            # interrupted, and the launcher goes on waiting for the others and runs the report.
+            log.error("job interrupted: %s", msg)
+            return None
+        _fail("drsn-train", msg, 128 + e.signum)
     except Exception as e:
         msg = str(e) if isinstance(e, DrsnError) else f"{type(e).__name__}: {e}"
         if not (out / "metrics.json").exists():  # refused before it started: record why
@@ -86,7 +91,7 @@ def _check_group_overrides(args: list[str]) -> None:
         choices = _group_choices(key)
         if choices is None or value in ("", "null"):
             continue
-        for v in value.split(","):
+        for v in value.strip("[]").split(","):  # a sweep a,b or a list [a,b] of configs
             if v not in choices:
                 noun = "registered models" if key == "model" else "allowed"
                 _fail("drsn-train", f"{key}={v!r} is unknown; {noun}: {', '.join(choices)}")

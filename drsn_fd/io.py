@@ -10,12 +10,16 @@ from typing import Any
 
 import torch
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once: the process's umask
+
 
 def _atomic(path: Path, write) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual mode of a new file
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -35,6 +39,17 @@ def write_json(path: Path, obj: Any) -> None:
 def write_text(path: Path, text: str) -> None:
     """Write text atomically."""
     _atomic(path, lambda f: f.write(text.encode()))
+
+
+def save_figure(path: Path, fig: Any, dpi: int = 130) -> None:
+    """Save a matplotlib figure atomically (format from the suffix), then close it."""
+    import matplotlib.pyplot as plt
+
+    try:
+        _atomic(path, lambda f: fig.savefig(f, format=Path(path).suffix.lstrip(".") or "png", dpi=dpi,
+                                          bbox_inches="tight"))
+    finally:
+        plt.close(fig)
 
 
 def torch_save(path: Path, obj: Any) -> None:

@@ -92,6 +92,34 @@ def test_refuses_without_root_or_for_simulated(cfg_factory, tmp_path):
         download(data_cfg(cfg_factory, f"data.root={tmp_path / 'f'}"))
 
 
+def test_cli_unset_root_is_one_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DRSN_CWRU_ROOT"}
+    p = subprocess.run([command("drsn-data"), "download", "data=cwru", "data.root=null"], capture_output=True,
+                       text=True, timeout=120, cwd=tmp_path, env=env)
+    assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
+    assert p.stderr.strip() == "drsn-data: error: data.root is not set: say where the CWRU files go (data.root=DIR)"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unreachable_server_is_retried_then_named(tmp_path, cfg_factory, capsys, monkeypatch):
+    import socket
+
+    import drsn_fd.data.download as dl
+
+    with socket.socket() as s:  # a port of 127.0.0.1 that nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sleeps = []
+    monkeypatch.setattr(dl.time, "sleep", sleeps.append)
+    url = f"http://127.0.0.1:{port}/cwru"
+    root = tmp_path / "root"
+    with pytest.raises(DataError, match=r"1 of 1 file\(s\) failed: 106"):
+        download(data_cfg(cfg_factory, f"data.root={root}", f"data.url={url}", "data.classes={a:[106]}"))
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.split()[:1] == ["106"])
+    assert f"{url}/106.mat" in line and "failed" in line and f"after {dl.RETRIES + 1} attempts" in line
+    assert len(sleeps) == dl.RETRIES and list(root.iterdir()) == []
+
+
 def test_one_download_per_folder_at_a_time(cfg_factory, tmp_path):
     fcntl = pytest.importorskip("fcntl")
     fd = os.open(tmp_path, os.O_RDONLY)

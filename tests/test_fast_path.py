@@ -10,7 +10,7 @@ from drsn_fd.train.loop import run
 def test_compiled_run_matches_eager_run(tmp_path, cfg_factory):
     eager = run(cfg_factory("model=drsn_cw", "trainer.compile=false"), tmp_path / "eager")
     fast = run(cfg_factory("model=drsn_cw", "trainer.compile=true"), tmp_path / "fast")
-    for a, b in zip(eager["history"], fast["history"]):
+    for a, b in zip(eager["history"], fast["history"], strict=True):
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-3)
         assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-3)
     assert abs(eager["test"]["best"]["acc"] - fast["test"]["best"]["acc"]) <= 0.02

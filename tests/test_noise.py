@@ -95,7 +95,7 @@ def test_device_noise_matches_reference_implementation(clean):
     snr = -3.0
     noise = unit_noise(tuple(clean.shape), "gaussian", generator(5)).numpy()
     ref = []
-    for x, n in zip(clean.numpy(), noise):
+    for x, n in zip(clean.numpy(), noise, strict=True):
         scale = np.sqrt(np.mean(x**2) / 10 ** (snr / 10) / np.mean(n**2))
         y = x + n * scale
         ref.append((y - y.mean()) / (y.std() + 1e-8))

@@ -59,9 +59,9 @@ def test_windows_of_records_keep_their_origin():
         assert sp.x.shape[1] == 256
         # each window is the record's samples from its start: value = record offset + index
         np.testing.assert_array_equal(sp.x[:, 0], sp.record * 100_000 + sp.start)
-        for r, s in zip(sp.record, sp.start):
+        for r, s in zip(sp.record, sp.start, strict=True):
             seen.setdefault(int(r), []).append((name, int(s)))
-    for r, items in seen.items():
+    for items in seen.values():
         idx = {n: set() for n in ("train", "val", "test")}
         for name, s in items:
             idx[name].update(range(s, s + 256))

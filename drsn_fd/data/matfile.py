@@ -28,6 +28,8 @@ def load_mat(path: str | Path) -> dict:
         return scipy.io.loadmat(str(path))
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
+    except PermissionError as e:
+        raise DataError(f"{path}: file cannot be read ({e.strerror})") from None
     except (scipy.io.matlab.MatReadError, ValueError, TypeError, OSError, EOFError, zlib.error,
             IndexError, NotImplementedError, KeyError, AssertionError) as e:
         raise DataError(f"{path}: corrupt or truncated .mat file ({type(e).__name__}: {e})") from None

@@ -28,9 +28,17 @@ def confusion_figure(confusion: Sequence[Sequence[int]], classes: Sequence[str],
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * len(classes), 0.8 + 0.5 * len(classes)))
+    im = draw_confusion(ax, confusion, classes, title)
+    fig.colorbar(im, ax=ax, fraction=0.046, label="share of true class")
+    fig.tight_layout()
+    return fig
+
+
+def draw_confusion(ax, confusion: Sequence[Sequence[int]], classes: Sequence[str], title: str):
+    """Draw a confusion matrix on `ax`: colour = share of the true class, text = counts."""
     cm = np.asarray(confusion, dtype=float)
     share = cm / np.maximum(cm.sum(1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * len(classes), 0.8 + 0.5 * len(classes)))
     im = ax.imshow(share, vmin=0, vmax=1, cmap="Blues")
     ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
     ax.set_yticks(range(len(classes)), classes)
@@ -42,6 +50,4 @@ def confusion_figure(confusion: Sequence[Sequence[int]], classes: Sequence[str],
             if cm[i, j]:
                 ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=7,
                         color="white" if share[i, j] > 0.5 else "black")
-    fig.colorbar(im, ax=ax, fraction=0.046, label="share of true class")
-    fig.tight_layout()
-    return fig
+    return im

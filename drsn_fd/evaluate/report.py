@@ -1,11 +1,374 @@
-"""The sweep report (drsn-report)."""
+"""The sweep report (drsn-report PATH..., and the Hydra callback at the end of a multirun).
+
+Reads every metrics.json under the PATHs and writes, into the first PATH or `out`:
+
+- results.csv: one row per group (model x data x noise kind x training SNR x protocol, and the
+  test SNR): n, mean and std over seeds of test accuracy and macro-F1 (accuracies 0..1);
+- results_paired.csv: each DRSN model against resnet, paired by seed on the same test windows;
+- results_robustness.csv: the robustness curves averaged over seeds;
+- results.md: those tables in %, the figures, and the failed or unfinished runs;
+- acc_vs_snr_<kind>.png, robustness_<kind>.png, paired_<kind>.png, confusion_<kind>.png.
+"""
 
 from __future__ import annotations
 
+import logging
+import math
+import re
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from drsn_fd.errors import DrsnError
+from drsn_fd.evaluate import plots
+from drsn_fd.evaluate.collect import Run, collect
+from drsn_fd.evaluate.stats import (
+    BASELINE,
+    BOOTSTRAP_SEED,
+    CONDITION,
+    N_RESAMPLES,
+    curve_means,
+    curve_pairs,
+    curve_table,
+    duplicates,
+    group_table,
+    order_models,
+    paired_table,
+    run_table,
+    snr_order,
+)
+from drsn_fd.io import save_figure, write_text
+
+log = logging.getLogger(__name__)
+
+DASH = "—"
 
 
 def make_report(paths: list[Path], out: Path | None = None) -> str:
-    raise DrsnError("drsn-report is not implemented yet")
+    """Write the report of every run under `paths` into `out` (default: the first path).
+
+    Returns the summary: the groups and paired tables, the failed runs and the output folder.
+    Raises DrsnError only when there is nothing to report (no metrics.json at all).
+    """
+    paths = [Path(p) for p in paths]
+    runs = collect(paths)
+    first = paths[0]
+    out = Path(out) if out is not None else (first.parent if first.is_file() else first)
+    table = run_table(runs)
+    groups = group_table(table) if not table.empty else pd.DataFrame()
+    paired = paired_table(table)
+    curves = curve_table(runs, table)
+    curve_avg = curve_means(curves) if not curves.empty else pd.DataFrame()
+    try:
+        write_text(out / "results.csv", _groups_csv(groups))
+        write_text(out / "results_paired.csv", paired.to_csv(index=False))
+        write_text(out / "results_robustness.csv", curve_avg.to_csv(index=False))
+        figures, notes = [], []
+        if not table.empty:
+            figures, notes = write_figures(out, runs, table, groups, paired, curves, curve_avg)
+        write_text(out / "results.md", markdown(paths, runs, table, groups, paired, figures, notes))
+    except OSError as e:
+        raise DrsnError(f"cannot write the report to {out}: {e.strerror or e}") from None
+    return summary(paths, runs, table, groups, paired, out, figures)
+
+
+# ---------------------------------------------------------------- figures
+
+def write_figures(out: Path, runs: list[Run], table, groups, paired, curves, curve_avg) -> tuple[list[str], list[str]]:
+    """Every figure of the report, per data set and noise kind; returns (file names, problems)."""
+    written, notes = [], []
+    datasets = list(dict.fromkeys(table["data"]))
+    by_folder = {r.folder: r.metrics for r in runs if r.completed}
+    pairs_on_curves = curve_pairs(curves) if not curves.empty else pd.DataFrame()
+    for data in datasets:
+        suffix = "" if len(datasets) == 1 else "_" + _slug(data)
+        trained = _kinds(table[table["data"] == data]["noise"])
+        tested = _kinds(k for k in (curve_avg[curve_avg["data"] == data]["curve_kind"] if not curve_avg.empty
+                                    else []) if k != "clean")
+        jobs = [(f"acc_vs_snr_{k}{suffix}.png", _acc_vs_snr, (groups, data, k)) for k in trained]
+        jobs += [(f"robustness_{k}{suffix}.png", _robustness, (curve_avg, data, k)) for k in tested]
+        jobs += [(f"paired_{k}{suffix}.png", _paired, (paired, pairs_on_curves, data, k))
+                 for k in _kinds({*trained, *tested})]
+        jobs += [(f"confusion_{k}{suffix}.png", _confusion, (table, by_folder, data, k)) for k in trained]
+        for name, build, args in jobs:
+            try:
+                fig = build(*args)
+                if fig is not None:
+                    save_figure(out / name, fig)
+                    written.append(name)
+            except Exception as e:  # a figure never costs the tables; the problem is reported
+                log.warning("figure %s failed", name, exc_info=True)
+                notes.append(f"{name} could not be drawn: {type(e).__name__}: {e}")
+    return sorted(written, key=_figure_order), notes
+
+
+def _acc_vs_snr(groups, data: str, kind: str):
+    g = groups[(groups["data"] == data) & (groups["noise"] == kind) & (groups["protocol"] == "matched")]
+    if g.empty:
+        return None
+    g = g.assign(snr=g["train_snr"].map(snr_order))
+    title = (f"{data}: test accuracy vs SNR, {kind} noise, matched protocol\n"
+             f"(trained and tested at each SNR; mean ± std over {_seeds(g)})")
+    return plots.acc_vs_snr_figure(g, order_models(g["model"]), title)
+
+
+def _robustness(curve_avg, data: str, kind: str):
+    c = curve_avg[(curve_avg["data"] == data) & curve_avg["curve_kind"].isin([kind, "clean"])]
+    panels = []
+    for (noise, protocol, train), g in c.groupby(CONDITION[1:], sort=False):
+        if not (g["curve_kind"] == kind).any():
+            continue
+        mark = snr_order(train) if protocol in ("matched", "mismatched") and noise == kind else None
+        panels.append((_condition(noise, protocol, train), g, mark))
+    if not panels:
+        return None
+    title = (f"{data}: robustness to {kind} noise, test accuracy vs test SNR "
+             "(mean ± std over seeds); one panel per training condition")
+    return plots.robustness_figure(panels, order_models(c["model"]), title)
+
+
+def _paired(paired, pairs_on_curves, data: str, kind: str):
+    panels = []
+    p = paired[(paired["data"] == data) & (paired["noise"] == kind) & (paired["protocol"] == "matched")]
+    if not p.empty:
+        panels.append(("matched protocol: trained and tested at each SNR", "SNR of training and test noise (dB)",
+                       p.assign(snr=p["train_snr"].map(snr_order))))
+    if not pairs_on_curves.empty:
+        c = pairs_on_curves[(pairs_on_curves["data"] == data) & (pairs_on_curves["curve_kind"] == kind)
+                            & (pairs_on_curves["protocol"] != "matched")]
+        for (noise, protocol, train), g in c.groupby(CONDITION[1:], sort=False):
+            panels.append((_condition(noise, protocol, train) + " (robustness curve)",
+                           f"test SNR, {kind} noise (dB)", g.assign(snr=g["curve_snr"])))
+    if not panels:
+        return None
+    models = order_models(m for _, _, g in panels for m in g["model"])
+    title = (f"{data}: paired accuracy difference DRSN − ResNet, {kind} noise\n"
+             "(pairs share seed and test windows; mean with 95 % intervals)")
+    return plots.paired_figure(panels, models, title)
+
+
+def _confusion(table, by_folder: dict, data: str, kind: str):
+    t = table[(table["data"] == data) & (table["noise"] == kind)]
+    if t.empty:
+        return None
+    protocol = "matched" if (t["protocol"] == "matched").any() else t["protocol"].iloc[0]
+    t = t[t["protocol"] == protocol]
+    lowest = min(t["test_snr"], key=snr_order)
+    t = t[t["test_snr"] == lowest]
+    train = t["train_snr"].iloc[0]
+    t = t[t["train_snr"] == train]
+    panels = []
+    for model in order_models(t["model"]):
+        folders = t[t["model"] == model]["folder"]
+        best = [by_folder[f]["test"]["best"] for f in folders if "confusion" in by_folder[f]["test"]["best"]]
+        if not best:
+            continue
+        counts = np.sum([np.asarray(b["confusion"]) for b in best], axis=0)
+        classes = list(best[0].get("classes") or range(len(counts)))
+        acc = np.trace(counts) / max(counts.sum(), 1)
+        panels.append((f"{model}: {len(best)} seeds, accuracy {100 * acc:.1f} %", counts, classes))
+    if not panels:
+        return None
+    at = "clean test windows" if lowest == "clean" else f"test SNR {lowest} dB"
+    trained = "" if protocol == "matched" else f", {_condition(kind, protocol, train)}"
+    title = (f"{data}: confusion matrices at the lowest SNR, {kind} noise, {protocol} protocol{trained}, "
+             f"{at} (counts summed over seeds; colour: share of the true class)")
+    return plots.confusion_grid_figure(panels, title)
+
+
+# ---------------------------------------------------------------- tables and text
+
+def _groups_csv(groups: pd.DataFrame) -> str:
+    cols = ["data", "model", "noise", "protocol", "train_snr", "test_snr", "n", "acc_mean", "acc_std",
+            "macro_f1_mean", "macro_f1_std", "seeds"]
+    return (groups[cols] if not groups.empty else pd.DataFrame(columns=cols)).to_csv(index=False)
+
+
+def _snr_columns(t: pd.DataFrame) -> dict:
+    """One 'SNR (dB)' column when every row is matched, else the training and test SNRs."""
+    if (t["protocol"] == "matched").all():
+        return {"SNR (dB)": t["train_snr"]}
+    return {"train SNR (dB)": t["train_snr"], "test SNR (dB)": t["test_snr"]}
+
+
+def groups_markdown(groups: pd.DataFrame) -> str:
+    """The groups table in %, mean ± std over seeds."""
+    if groups.empty:
+        return "No completed runs yet."
+    t = groups
+    cols = {"data": t["data"]} if t["data"].nunique() > 1 else {}
+    cols.update({"model": t["model"], "noise": t["noise"], "protocol": t["protocol"], **_snr_columns(t),
+                 "n": t["n"], "test acc (%)": [_pm(m, s) for m, s in zip(t["acc_mean"], t["acc_std"], strict=True)],
+                 "macro-F1 (%)": [_pm(m, s) for m, s in zip(t["macro_f1_mean"], t["macro_f1_std"], strict=True)]})
+    return _md(pd.DataFrame(cols), left=("data", "model", "noise", "protocol"))
+
+
+def paired_markdown(paired: pd.DataFrame) -> str:
+    """The paired table: mean difference and intervals in percentage points."""
+    if paired.empty:
+        return (f"No pairs: a pair needs a DRSN run (drsn_*) and a {BASELINE} run with the same seed, "
+                "data, noise kind, training SNR and protocol.")
+    t = paired
+    cols = {"DRSN model": t["model"]}
+    if t["data"].nunique() > 1:
+        cols["data"] = t["data"]
+    cols.update({"noise": t["noise"], "protocol": t["protocol"], **_snr_columns(t), "pairs": t["n_pairs"],
+                 "Δacc (pp)": [_pp(v) for v in t["diff_mean"]],
+                 "95 % t-interval (pp)": [_interval(lo, hi) for lo, hi in zip(t["t_low"], t["t_high"], strict=True)],
+                 "95 % bootstrap (pp)": [_interval(lo, hi) for lo, hi in zip(t["boot_low"], t["boot_high"], strict=True)],
+                 "DRSN / ResNet better / ties": [f"{a} / {b} / {c}" for a, b, c in
+                                                 zip(t["drsn_better"], t["baseline_better"], t["ties"], strict=True)]})
+    return _md(pd.DataFrame(cols), left=("DRSN model", "data", "noise", "protocol"))
+
+
+def failed_markdown(runs: list[Run]) -> str:
+    """The runs that are not completed: folder, status, error."""
+    bad = sorted((r for r in runs if not r.completed), key=lambda r: r.folder)
+    if not bad:
+        return "None: every run completed."
+    rows = [{"folder": f"`{r.folder}`", "status": r.status, "error": _cell(r.error) or DASH} for r in bad]
+    return _md(pd.DataFrame(rows), left=("folder", "status", "error"))
+
+
+def _md(t: pd.DataFrame, left: tuple[str, ...]) -> str:
+    """A pipe table: text columns to the left, numbers to the right."""
+    align = ["left" if c in left else "right" for c in t.columns]
+    return t.to_markdown(index=False, disable_numparse=True, colalign=align)
+
+
+PAIRED_NOTE = (
+    f"Δacc = test accuracy of the DRSN model − that of {BASELINE}, in percentage points, averaged over "
+    "pairs of runs that share seed, data set, noise kind, training SNR and protocol, so both were "
+    "scored on the very same noisy test windows. The **t-interval** is mean ± t(0.975, n − 1) · s / √n "
+    "(s: the sample std of the paired differences). The **bootstrap** interval is the 2.5 and 97.5 "
+    f"percentiles of the mean over {N_RESAMPLES} resamples of the pairs (scipy.stats.bootstrap, "
+    f"percentile method, seed {BOOTSTRAP_SEED}). With few pairs the bootstrap interval is too narrow "
+    "(with 3 pairs it is about the range of the differences): read the t-interval there. "
+    f"{DASH}: fewer than 2 pairs. "
+    "The last column counts the pairs in which each model scored higher, and the ties.")
+
+
+def markdown(paths: list[Path], runs: list[Run], table, groups, paired, figures: list[str],
+             notes: list[str]) -> str:
+    """results.md: where the numbers come from, the tables, the figures, the failed runs."""
+    lines = ["# Sweep report", "", _counts(paths, runs), ""]
+    lines += _setup(runs, table)
+    lines += ["", "## Groups: mean ± std over seeds", "",
+              "Test accuracy and macro-F1 in %, on the test split, scored once with the checkpoint chosen "
+              "on validation accuracy (`test.best`); std is the sample std (ddof = 1) over seeds, "
+              f"{DASH} where n = 1. Protocols: matched = trained and tested at the same SNR; "
+              "clean-to-noisy = trained clean, tested noisy; mixed = a random SNR per training window in "
+              "the range shown, tested at the test SNR.", "", groups_markdown(groups), "",
+              f"## Paired comparison: DRSN − {BASELINE}", "", PAIRED_NOTE, "", paired_markdown(paired), ""]
+    if figures:
+        lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
+    lines += ["## Failed or unfinished runs", "", failed_markdown(runs), ""]
+    dup = duplicates(table) if not table.empty else table
+    if len(dup):
+        notes = [f"{len(dup)} runs share model, data, noise, protocol, SNR and seed with another run "
+                 "(for example two sweeps of different settings): they are pooled in the groups and left "
+                 "out of the pairs: " + ", ".join(f"`{f}`" for f in dup["folder"])] + notes
+    if notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+    return "\n".join(lines)
+
+
+def summary(paths, runs, table, groups, paired, out: Path, figures: list[str]) -> str:
+    """What drsn-report prints and the callback logs."""
+    bad = [r for r in runs if not r.completed]
+    lines = [_counts(paths, runs), "", "Groups (test accuracy and macro-F1 in %, mean ± std over seeds):",
+             groups_markdown(groups), "", f"Paired DRSN − {BASELINE} (accuracy, pp; 95 % t- and bootstrap "
+             "intervals):", paired_markdown(paired), "", f"Failed or unfinished runs: {len(bad) or 'none'}"]
+    lines += [f"  {r.folder}  [{r.status}]  {r.error}".rstrip() for r in sorted(bad, key=lambda r: r.folder)]
+    files = ["results.md", "results.csv", "results_paired.csv", "results_robustness.csv", *figures]
+    lines += ["", f"Report written to {out}: {', '.join(files)}"]
+    return "\n".join(lines)
+
+
+def _counts(paths: list[Path], runs: list[Run]) -> str:
+    done = sum(r.completed for r in runs)
+    by_status: dict[str, int] = {}
+    for r in runs:
+        if not r.completed:
+            by_status[r.status] = by_status.get(r.status, 0) + 1
+    rest = "".join(f", {n} {s}" for s, n in sorted(by_status.items()))
+    where = ", ".join(f"`{p}`" for p in paths)
+    return f"{len(runs)} runs under {where}: {done} completed{rest}."
+
+
+def _setup(runs: list[Run], table) -> list[str]:
+    """One line per data set (classes, rate, window, split) and the epochs trained."""
+    if table.empty:
+        return []
+    by_folder = {r.folder: r.metrics for r in runs if r.completed}
+    lines = []
+    for data, g in table.groupby("data", sort=False):
+        d = by_folder[g["folder"].iloc[0]]["data"]
+        classes = d.get("classes") or []
+        split = d.get("split")
+        split = f", split train/val/test {'/'.join(f'{s:g}' for s in split)} of each record, by time" \
+            if isinstance(split, list) and all(isinstance(s, (int, float)) for s in split) else ""
+        lines.append(f"- Data **{data}**: {len(classes)} classes ({', '.join(map(str, classes))}), "
+                     f"{d.get('fs')} Hz, windows of {d.get('window')} samples{split}.")
+    epochs = sorted({int(e) for e in table["epochs"] if e is not None and not pd.isna(e)})
+    if epochs:
+        lines.append(f"- Epochs: {', '.join(map(str, epochs))}.")
+    return lines
+
+
+def _seeds(g: pd.DataFrame) -> str:
+    """'n = 3 seeds', or the range where groups differ."""
+    n = sorted(set(g["n"]))
+    return f"n = {n[0]} seeds" if len(n) == 1 else f"n = {n[0]} to {n[-1]} seeds"
+
+
+def _condition(noise: str, protocol: str, train: str) -> str:
+    """A training condition in words, for panel titles."""
+    if protocol == "clean-to-noisy":
+        return "clean-to-noisy: trained clean"
+    if protocol == "clean":
+        return "trained and tested clean"
+    if protocol == "mixed":
+        return f"mixed: trained on {noise} noise, a random SNR per window in {train} dB"
+    return f"{protocol}: trained on {noise} noise at {train} dB"
+
+
+def _kinds(values) -> list[str]:
+    order = ["gaussian", "laplacian", "pink", "none"]
+    found = set(values)
+    return [k for k in order if k in found] + sorted(found - set(order))
+
+
+def _figure_order(name: str) -> tuple:
+    prefixes = ["acc_vs_snr", "robustness", "paired", "confusion"]
+    stem = name.rsplit(".", 1)[0]
+    for i, p in enumerate(prefixes):
+        if stem.startswith(p):
+            return i, stem
+    return len(prefixes), stem
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "data"
+
+
+def _pm(mean: float, std: float) -> str:
+    return f"{100 * mean:.2f} ± " + (DASH if _nan(std) else f"{100 * std:.2f}")
+
+
+def _pp(v: float) -> str:
+    return DASH if _nan(v) else f"{100 * v:+.2f}"
+
+
+def _interval(lo: float, hi: float) -> str:
+    return DASH if _nan(lo) or _nan(hi) else f"[{100 * lo:+.2f}, {100 * hi:+.2f}]"
+
+
+def _nan(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _cell(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split()).replace("|", "\\|")
+    return text if len(text) <= limit else text[: limit - 1] + "…"

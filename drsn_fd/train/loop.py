@@ -30,6 +30,7 @@ from drsn_fd.evaluate.robustness import robustness_curve
 from drsn_fd.io import write_json, write_text
 from drsn_fd.train.checkpoint import load_checkpoint, save_checkpoint
 from drsn_fd.train.optim import build_optimizer, build_scheduler
+from drsn_fd.train.resume import check_resumable
 from drsn_fd.train.tblog import TBLogger
 from drsn_fd.validate import check_config, protocol
 
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 
 
 class Interrupted(Exception):
-    """SIGINT or SIGTERM arrived; last.pt holds the state after the last finished step."""
+    """A stop signal arrived; last.pt holds the state after the last finished step."""
 
     def __init__(self, signum: int):
         super().__init__(f"interrupted by {signal.Signals(signum).name}")
@@ -157,8 +158,13 @@ def _steps(n: int, batch: int) -> int:
     return steps - 1 if n % batch == 1 else steps  # BatchNorm needs 2 windows in a batch
 
 
+# SIGINT (Ctrl-C), SIGTERM (kill, scancel, a SLURM time limit or preemption) and SIGUSR2 (the
+# warning that submitit has SLURM send hydra.launcher.signal_delay_s before a job's time limit).
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGUSR2") if hasattr(signal, n))
+
+
 class _Signals:
-    """Turn SIGINT/SIGTERM into a flag the loop checks after each step."""
+    """Turn the stop signals into a flag the loop checks after each step."""
 
     def __init__(self):
         self.signum: int | None = None
@@ -166,7 +172,7 @@ class _Signals:
 
     def __enter__(self):
         if sys.modules["threading"].current_thread() is sys.modules["threading"].main_thread():
-            for s in (signal.SIGINT, signal.SIGTERM):
+            for s in STOP_SIGNALS:
                 self._old[s] = signal.signal(s, self._handle)
         return self
 
@@ -192,9 +198,12 @@ def run(cfg: DictConfig, output_dir: str | Path) -> dict:
             return _read_json(metrics_path)
         raise ConfigError(f"{out} already holds a completed run (metrics.json); choose another "
                           "hydra.run.dir, or pass trainer.resume=true to keep it")
-    if previous and not resume and (out / "checkpoints" / "last.pt").exists():
+    last = out / "checkpoints" / "last.pt"
+    if previous and not resume and last.exists():
         raise ConfigError(f"{out} holds an unfinished run ({previous}); pass trainer.resume=true to "
                           "continue it, or choose another hydra.run.dir")
+    if resume and last.exists():  # refuse a corrupt or foreign last.pt before touching the folder
+        check_resumable(load_checkpoint(last), last, cfg)
     out.mkdir(parents=True, exist_ok=True)
     (out / ".hydra").mkdir(exist_ok=True)
     write_text(out / ".hydra" / "config.yaml", OmegaConf.to_yaml(cfg))

@@ -1,0 +1,247 @@
+"""Tables of a sweep: one row per run, groups over seeds, and paired DRSN - ResNet differences.
+
+A group is model x data x noise kind x training SNR x protocol (and the test SNR, which is the
+training SNR under the matched protocol). Pairs share seed, data (name, classes, window), noise
+kind, training SNR, protocol and test SNR: the two models were scored on the very same windows.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from drsn_fd.evaluate.collect import Run
+
+BASELINE = "resnet"
+MODEL_ORDER = ["convnet", "resnet", "wdcnn", "drsn_cs", "drsn_cw"]
+PROTOCOL_ORDER = ["matched", "mismatched", "clean-to-noisy", "mixed", "clean"]
+CONDITION = ["data", "noise", "protocol", "train_snr"]  # what a model was trained on
+GROUP_KEYS = ["data", "model", "noise", "protocol", "train_snr", "test_snr"]
+PAIR_KEYS = ["data", "noise", "protocol", "train_snr", "test_snr"]
+CURVE_KEYS = [*CONDITION, "curve_kind", "curve_snr"]
+CONFIDENCE = 0.95
+N_RESAMPLES = 9999
+BOOTSTRAP_SEED = 0
+
+
+def snr_label(value) -> str:
+    """'-8' for a number, '[-5,5]' for a mixed range, 'clean' for none."""
+    if value is None:
+        return "clean"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(f"{float(v):g}" for v in value) + "]"
+    return f"{float(value):g}"
+
+
+def snr_order(label: str) -> float:
+    """Sort key of an SNR label: numbers by value, a range by its middle, clean last."""
+    if label == "clean":
+        return math.inf
+    if label.startswith("["):
+        lo, hi = (float(v) for v in label[1:-1].split(","))
+        return (lo + hi) / 2
+    return float(label)
+
+
+def is_drsn(model: str) -> bool:
+    """Models compared against the ResNet baseline: drsn_cw, drsn_cs and any other drsn*."""
+    return model.startswith("drsn")
+
+
+def run_table(runs: list[Run]) -> pd.DataFrame:
+    """One row per completed run: its group keys, seed, test accuracy and macro-F1 (best by val).
+
+    A completed run whose metrics.json cannot give a row is marked 'incomplete' with the reason.
+    """
+    rows = []
+    for r in runs:
+        if not r.completed:
+            continue
+        try:
+            rows.append(run_row(r))
+        except (KeyError, TypeError, ValueError, AttributeError) as e:  # listed, never raised
+            r.status, r.error = "incomplete", f"completed, but metrics.json is malformed: {type(e).__name__}: {e}"
+    cols = ["data", *GROUP_KEYS[1:], "seed", "acc", "macro_f1", "epochs", "folder", "data_id"]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    table = pd.DataFrame(rows)
+    table["data"] = _data_labels(table)
+    return sort_table(table[cols])
+
+
+def run_row(r: Run) -> dict:
+    """The table row of a completed run; KeyError, TypeError or ValueError if it is malformed."""
+    m, noise = r.metrics, r.metrics["noise"]
+    kind = str(noise["kind"])
+    best = m["test"]["best"]
+    return {
+        "data_id": _data_id(m["data"]), "data_name": str(m["data"]["name"]),
+        "model": str(m["model"]), "noise": kind, "protocol": str(m["protocol"]),
+        "train_snr": "clean" if kind == "none" else snr_label(noise.get("train_snr")),
+        "test_snr": "clean" if kind == "none" else snr_label(noise.get("snr")),
+        "seed": int(m["seed"]), "acc": float(best["acc"]), "macro_f1": float(best["macro_f1"]),
+        "epochs": _epochs(m), "folder": r.folder,
+    }
+
+
+def curve_table(runs: list[Run], table: pd.DataFrame) -> pd.DataFrame:
+    """One row per completed run and robustness point: what it was trained on, the test kind and SNR.
+
+    `curve_snr` is NaN for the clean test windows (curve_kind 'clean').
+    """
+    labels = dict(zip(table["folder"], table["data"], strict=True))
+    rows = []
+    for r in runs:
+        if not r.completed or r.folder not in labels:
+            continue
+        row = table[table["folder"] == r.folder].iloc[0]
+        for p in r.metrics.get("robustness") or []:
+            try:
+                snr = math.nan if p.get("snr") is None else float(p["snr"])
+                rows.append({**{k: row[k] for k in [*CONDITION, "model", "test_snr", "seed"]},
+                             "curve_kind": str(p["kind"]), "curve_snr": snr, "acc": float(p["acc"])})
+            except (KeyError, TypeError, ValueError):
+                continue  # a malformed point is left out, the run's other points are kept
+    return pd.DataFrame(rows, columns=[*CONDITION, "model", "test_snr", "seed", "curve_kind",
+                                       "curve_snr", "acc"])
+
+
+def group_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean, std (ddof=1) and n over seeds of test accuracy and macro-F1, per group."""
+    g = table.groupby(GROUP_KEYS, sort=False)
+    out = g.agg(n=("acc", "size"), acc_mean=("acc", "mean"), acc_std=("acc", "std"),
+                macro_f1_mean=("macro_f1", "mean"), macro_f1_std=("macro_f1", "std"),
+                seeds=("seed", lambda s: " ".join(map(str, sorted(s))))).reset_index()
+    return sort_table(out)
+
+
+def duplicates(table: pd.DataFrame) -> pd.DataFrame:
+    """Runs that share model, group and seed with another run (pooled in groups, left out of pairs)."""
+    return table[table.duplicated([*GROUP_KEYS, "seed"], keep=False)]
+
+
+def paired_stats(diff: np.ndarray) -> dict:
+    """Mean paired difference, 95 % t- and bootstrap-percentile intervals, wins, losses, ties.
+
+    The intervals are NaN with fewer than two pairs.
+    """
+    d = np.asarray(diff, dtype=float)
+    n = len(d)
+    out = {"n_pairs": n, "diff_mean": float(d.mean()) if n else math.nan,
+           "t_low": math.nan, "t_high": math.nan, "boot_low": math.nan, "boot_high": math.nan,
+           "drsn_better": int((d > 0).sum()), "baseline_better": int((d < 0).sum()),
+           "ties": int((d == 0).sum())}
+    if n >= 2:
+        half = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * d.std(ddof=1) / math.sqrt(n)
+        out["t_low"], out["t_high"] = out["diff_mean"] - half, out["diff_mean"] + half
+        out["boot_low"], out["boot_high"] = bootstrap_interval(d)
+    return out
+
+
+def bootstrap_interval(d: np.ndarray) -> tuple[float, float]:
+    """Percentile bootstrap 95 % interval of the mean, with a fixed seed."""
+    if np.all(d == d[0]):  # every resample has the same mean
+        return float(d[0]), float(d[0])
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    seed_kw = "rng" if "rng" in inspect.signature(stats.bootstrap).parameters else "random_state"
+    res = stats.bootstrap((d,), np.mean, confidence_level=CONFIDENCE, n_resamples=N_RESAMPLES,
+                          method="percentile", **{seed_kw: rng})
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def paired_table(table: pd.DataFrame, keys: list[str] = PAIR_KEYS, value: str = "acc",
+                 baseline: str = BASELINE) -> pd.DataFrame:
+    """Each DRSN model against the baseline on the runs that share `keys` and seed.
+
+    `diff_*` and the intervals are DRSN - baseline in the units of `value` (accuracy: 0..1).
+    """
+    cols = ["model", "baseline", *keys, "n_pairs", "diff_mean", "t_low", "t_high", "boot_low",
+            "boot_high", "drsn_better", "baseline_better", "ties"]
+    on = [*keys, "seed"]
+    single = table[~table.duplicated(["model", *on], keep=False)]
+    base = single[single["model"] == baseline]
+    rows = []
+    for model in order_models(m for m in single["model"].unique() if is_drsn(m)):
+        pairs = single[single["model"] == model].merge(base, on=on, suffixes=("", "_base"))
+        for key, g in pairs.groupby(keys, sort=False, dropna=False):
+            key = key if isinstance(key, tuple) else (key,)
+            diff = (g[value] - g[f"{value}_base"]).to_numpy()
+            rows.append({"model": model, "baseline": baseline, **dict(zip(keys, key, strict=True)),
+                         **paired_stats(diff)})
+    return sort_table(pd.DataFrame(rows, columns=cols))
+
+
+def curve_means(curves: pd.DataFrame) -> pd.DataFrame:
+    """The robustness curves averaged over seeds: mean, std and n per model, condition and point.
+
+    Runs of one seed that differ only in their test SNR (mixed, clean-to-noisy) trained alike
+    and count once.
+    """
+    keys = [*CURVE_KEYS, "model"]
+    per_seed = curves.groupby([*keys, "seed"], sort=False, dropna=False)["acc"].mean().reset_index()
+    out = per_seed.groupby(keys, sort=False, dropna=False)["acc"].agg(
+        acc_mean="mean", acc_std="std", n="size").reset_index()
+    return sort_table(out)
+
+
+def curve_pairs(curves: pd.DataFrame) -> pd.DataFrame:
+    """Paired DRSN - ResNet differences along the robustness curves (noisy points only)."""
+    noisy = curves[curves["curve_snr"].notna()]
+    per_seed = noisy.groupby([*CURVE_KEYS, "model", "seed"], sort=False)["acc"].mean().reset_index()
+    return paired_table(per_seed, keys=CURVE_KEYS)
+
+
+def order_models(models) -> list[str]:
+    """The fixed model order (convnet, resnet, wdcnn, drsn_cs, drsn_cw), then others by name."""
+    models = set(models)
+    return [m for m in MODEL_ORDER if m in models] + sorted(models - set(MODEL_ORDER))
+
+
+def sort_table(t: pd.DataFrame) -> pd.DataFrame:
+    """Sort by data, noise, protocol, training SNR, test SNR, curve point, then model."""
+    if t.empty:
+        return t.reset_index(drop=True)
+    key_cols = [c for c in ["data", "noise", "protocol", "train_snr", "test_snr", "curve_kind",
+                            "curve_snr", "model", "seed"] if c in t.columns]
+
+    def key(col: pd.Series) -> pd.Series:
+        if col.name in ("train_snr", "test_snr"):
+            return col.map(snr_order)
+        if col.name == "protocol":
+            return col.map(lambda p: PROTOCOL_ORDER.index(p) if p in PROTOCOL_ORDER else 99)
+        if col.name == "model":
+            order = order_models(col.unique())
+            return col.map(order.index)
+        return col
+
+    return t.sort_values(key_cols, key=key, kind="stable").reset_index(drop=True)
+
+
+def _data_id(data: dict) -> str:
+    classes = data.get("classes") or []
+    return f"{data['name']}|{','.join(map(str, classes))}|{data.get('window')}"
+
+
+def _data_labels(table: pd.DataFrame) -> pd.Series:
+    """The data set's name; with its classes and window where one name covers several set-ups."""
+    labels: dict[str, str] = {}
+    for name, ids in table.groupby("data_name")["data_id"].unique().items():
+        for data_id in sorted(ids):
+            _, classes, window = data_id.rsplit("|", 2)
+            label = name if len(ids) == 1 else f"{name} ({len(classes.split(','))} classes, window {window})"
+            base, k = label, 1
+            while label in labels.values():  # same name, class count and window: other class names
+                k += 1
+                label = f"{base} #{k}"
+            labels[data_id] = label
+    return table["data_id"].map(labels)
+
+
+def _epochs(m: dict):
+    cfg = m.get("config")
+    trainer = cfg.get("trainer") if isinstance(cfg, dict) else None
+    return trainer.get("epochs") if isinstance(trainer, dict) else None

@@ -1,0 +1,326 @@
+"""drsn-report: groups, paired statistics, failed runs, figures; checked against values computed here."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import statistics
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from drsn_fd.errors import DrsnError
+from drsn_fd.evaluate.report import make_report
+from tests.conftest import command
+
+CLASSES = ["normal", "inner", "outer"]
+
+# Test accuracy (test.best.acc) by (model, protocol, training SNR, test SNR): one value per seed,
+# seeds 0, 1, 2, ... in order. drsn_cw at -4 dB has a fourth run (seed 9) with no resnet partner.
+ACC = {
+    ("resnet", "matched", -4, -4): [0.80, 0.84, 0.78],
+    ("drsn_cw", "matched", -4, -4): [0.83, 0.86, 0.78],
+    ("drsn_cs", "matched", -4, -4): [0.79, 0.85, 0.81],
+    ("drsn_big", "matched", -4, -4): [0.82, 0.88],  # any model named drsn* is compared too
+    ("resnet", "matched", 0, 0): [0.85, 0.87, 0.86, 0.84],
+    ("drsn_cw", "matched", 0, 0): [0.86, 0.90, 0.91, 0.94],
+    ("drsn_cs", "matched", 0, 0): [0.85, 0.86, 0.88, 0.91],
+    ("wdcnn", "matched", 0, 0): [0.93, 0.94, 0.96, 0.97],  # not a DRSN: in the groups, not in pairs
+    ("resnet", "mixed", (-5, 5), 0): [0.70, 0.74],
+    ("drsn_cw", "mixed", (-5, 5), 0): [0.75, 0.73],
+    ("resnet", "clean-to-noisy", None, 0): [0.60, 0.64],
+    ("drsn_cw", "clean-to-noisy", None, 0): [0.61, 0.69],
+}
+EXTRA = ("drsn_cw", "matched", -4, -4, 9, 0.90)  # model, protocol, train, test, seed, acc
+T975 = {1: 12.706204736174696, 2: 4.302652729911275, 3: 3.182446305284263}  # t(0.975, df) tables
+
+
+def f1_of(acc: float, seed: int) -> float:
+    """A macro-F1 that differs from the accuracy, per seed."""
+    return round(acc - 0.02 + 0.005 * seed, 6)
+
+
+def metrics(model, protocol, train, test, seed, acc, kind="gaussian") -> dict:
+    """A metrics.json as drsn_fd/train/loop.py writes it (the keys the report reads, and more)."""
+    train_snr = list(train) if isinstance(train, tuple) else train
+    n = 100
+    confusion = [[30, 4, 0], [2, 31, 0], [0, 0, 33]]
+    best = {"acc": acc, "macro_f1": f1_of(acc, seed), "balanced_acc": acc, "n": n, "classes": CLASSES,
+            "confusion": confusion, "loss": 0.5}
+    curve = [{"kind": "clean", "snr": None, "acc": 0.9, "macro_f1": 0.9}]
+    curve += [{"kind": kind, "snr": float(s), "acc": acc + 0.01 * s, "macro_f1": 0.5} for s in (-4, 0)]
+    return {
+        "status": "completed", "run_dir": "elsewhere", "protocol": protocol, "model": model, "seed": seed,
+        "config": {"trainer": {"epochs": 3}, "seed": seed}, "params": 1000, "device": "cpu",
+        "data": {"name": "simulated", "source": "simulated", "classes": CLASSES, "fs": 12000, "window": 512,
+                 "split": [0.6, 0.2, 0.2], "windows": {"train": 10, "val": 5, "test": n}},
+        "noise": {"kind": kind, "snr": test, "train_snr": train_snr, "fixed_train": False},
+        "history": [{"epoch": 1}], "best": {"epoch": 1, "val_acc": 0.5},
+        "test": {"best": best, "last": {**best, "acc": 0.1}}, "robustness": curve,
+        "timings": {"total_s": 1.0},
+    }
+
+
+def write_run(root: Path, m: dict) -> Path:
+    folder = root / f"model={m['model']},protocol={m['protocol']},noise.snr={m['noise']['snr']}" / f"seed={m['seed']}"
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text(json.dumps(m))
+    return folder
+
+
+@pytest.fixture
+def sweep(tmp_path) -> Path:
+    root = tmp_path / "sweep"
+    for (model, protocol, train, test), accs in ACC.items():
+        for seed, acc in enumerate(accs):
+            write_run(root / "a", metrics(model, protocol, train, test, seed, acc))
+    model, protocol, train, test, seed, acc = EXTRA
+    write_run(root / "b", metrics(model, protocol, train, test, seed, acc))  # a nested second sweep
+    return root
+
+
+def label(snr) -> str:
+    if snr is None:
+        return "clean"
+    return f"[{snr[0]},{snr[1]}]" if isinstance(snr, tuple) else str(snr)
+
+
+def exact_bootstrap(d: list[float], q: float) -> float:
+    """The q-quantile of the exact bootstrap distribution of the mean (all n^n resamples).
+
+    Also checks that the jump of the distribution at that value is well away from q, so a
+    Monte-Carlo bootstrap of 9999 resamples lands on the same value.
+    """
+    n = len(d)
+    counts = Counter(round(sum(t) / n, 12) for t in itertools.product(d, repeat=n))
+    cdf = 0.0
+    for v in sorted(counts):
+        below, cdf = cdf, cdf + counts[v] / n ** n
+        if cdf >= q:
+            assert below < q - 0.004 and cdf > q + 0.004, "test data too close to a jump"
+            return v
+    raise AssertionError
+
+
+def scipy_bootstrap(d: list[float]) -> tuple[float, float]:
+    """scipy.stats.bootstrap, percentile method, 9999 resamples, seed 0 (as results.md says)."""
+    import inspect
+
+    import numpy as np
+    from scipy import stats
+
+    kw = "rng" if "rng" in inspect.signature(stats.bootstrap).parameters else "random_state"
+    res = stats.bootstrap((np.asarray(d),), np.mean, confidence_level=0.95, n_resamples=9999,
+                          method="percentile", **{kw: np.random.default_rng(0)})
+    return res.confidence_interval.low, res.confidence_interval.high
+
+
+def test_groups_and_pairs_equal_values_computed_independently(sweep, tmp_path):
+    out = tmp_path / "report"
+    text = make_report([sweep], out)
+
+    groups = pd.read_csv(out / "results.csv", dtype={"train_snr": str, "test_snr": str})
+    expected = {k: list(v) for k, v in ACC.items()}
+    expected[EXTRA[:4]] = [*expected[EXTRA[:4]], EXTRA[5]]
+    seeds = {k: list(range(len(v))) for k, v in ACC.items()}
+    seeds[EXTRA[:4]] = [*seeds[EXTRA[:4]], EXTRA[4]]
+    assert len(groups) == len(expected) == 12
+    for (model, protocol, train, test), accs in expected.items():
+        row = groups[(groups["model"] == model) & (groups["protocol"] == protocol)
+                     & (groups["train_snr"] == label(train)) & (groups["test_snr"] == label(test))]
+        assert len(row) == 1, (model, protocol, train, test)
+        row = row.iloc[0]
+        f1s = [f1_of(a, s) for a, s in zip(accs, seeds[(model, protocol, train, test)], strict=True)]
+        assert row["n"] == len(accs) and row["noise"] == "gaussian" and row["data"] == "simulated"
+        assert row["acc_mean"] == pytest.approx(statistics.mean(accs), abs=1e-12)
+        assert row["acc_std"] == pytest.approx(statistics.stdev(accs), abs=1e-12)  # ddof = 1
+        assert row["macro_f1_mean"] == pytest.approx(statistics.mean(f1s), abs=1e-12)
+        assert row["macro_f1_std"] == pytest.approx(statistics.stdev(f1s), abs=1e-12)
+
+    paired = pd.read_csv(out / "results_paired.csv", dtype={"train_snr": str, "test_snr": str})
+    conditions = {(p, tr, te) for (_, p, tr, te) in ACC}
+    rows = 0
+    for (protocol, train, test), model in itertools.product(conditions, ["drsn_cw", "drsn_cs", "drsn_big"]):
+        if (model, protocol, train, test) not in ACC:
+            continue
+        rows += 1
+        base = ACC[("resnet", protocol, train, test)]
+        drsn = ACC[(model, protocol, train, test)]
+        d = [a - b for a, b in zip(drsn, base, strict=False)]  # pairs by seed; seed 9 has no partner
+        row = paired[(paired["model"] == model) & (paired["protocol"] == protocol)
+                     & (paired["train_snr"] == label(train)) & (paired["test_snr"] == label(test))]
+        assert len(row) == 1, (model, protocol, train)
+        row = row.iloc[0]
+        n, mean = len(d), statistics.mean(d)
+        half = T975[n - 1] * statistics.stdev(d) / n ** 0.5
+        assert row["baseline"] == "resnet" and row["n_pairs"] == n
+        assert row["diff_mean"] == pytest.approx(mean, abs=1e-12)
+        assert row["t_low"] == pytest.approx(mean - half, abs=1e-9)
+        assert row["t_high"] == pytest.approx(mean + half, abs=1e-9)
+        assert row["boot_low"] == pytest.approx(exact_bootstrap(d, 0.025), abs=1e-9)
+        assert row["boot_high"] == pytest.approx(exact_bootstrap(d, 0.975), abs=1e-9)
+        boot = scipy_bootstrap(d)  # and scipy's own percentile bootstrap with the same seed
+        assert (row["boot_low"], row["boot_high"]) == pytest.approx(boot, abs=1e-12)
+        assert row["drsn_better"] == sum(x > 1e-12 for x in d)
+        assert row["baseline_better"] == sum(x < -1e-12 for x in d)
+        assert row["ties"] == sum(abs(x) <= 1e-12 for x in d)
+    assert len(paired) == rows == 7
+    assert set(paired["model"]) == {"drsn_cw", "drsn_cs", "drsn_big"}  # wdcnn is no DRSN
+
+    # the robustness curves averaged over seeds, e.g. wdcnn at test SNR -4 dB
+    curves = pd.read_csv(out / "results_robustness.csv", dtype={"train_snr": str})
+    point = curves[(curves["model"] == "wdcnn") & (curves["curve_snr"] == -4)].iloc[0]
+    assert point["acc_mean"] == pytest.approx(statistics.mean(a - 0.04 for a in ACC[("wdcnn", "matched", 0, 0)]))
+    assert point["n"] == 4
+
+    for name in ["results.md", "acc_vs_snr_gaussian.png", "robustness_gaussian.png", "paired_gaussian.png",
+                 "confusion_gaussian.png"]:
+        assert (out / name).stat().st_size > 0, name
+    md = (out / "results.md").read_text()
+    assert "t-interval" in md and "bootstrap" in md and "## Failed or unfinished runs" in md
+    assert "None: every run completed." in md
+    assert "percentile method, seed 0" in md and "9999 resamples" in md
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (out / "results.md").stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
+    assert "drsn_big" in text and str(out) in text and "Paired DRSN" in text
+    assert not list(sweep.rglob("results.csv")), "the report went to --out, not into the sweep"
+
+
+def test_single_pair_has_no_interval(tmp_path):
+    root = tmp_path / "sweep"
+    write_run(root, metrics("resnet", "matched", -4, -4, 0, 0.8))
+    write_run(root, metrics("drsn_cw", "matched", -4, -4, 0, 0.9))
+    make_report([root])
+    paired = pd.read_csv(root / "results_paired.csv")
+    row = paired.iloc[0]
+    assert row["n_pairs"] == 1 and row["diff_mean"] == pytest.approx(0.1)
+    assert all(pd.isna(row[c]) for c in ["t_low", "t_high", "boot_low", "boot_high"])
+    groups = pd.read_csv(root / "results.csv")
+    assert list(groups["n"]) == [1, 1] and groups["acc_std"].isna().all()
+    assert "—" in (root / "results.md").read_text()
+
+
+def test_failed_and_half_written_runs_are_listed_and_the_report_goes_on(tmp_path):
+    root = tmp_path / "sweep"
+    write_run(root, metrics("resnet", "matched", -4, -4, 0, 0.8))
+    write_run(root, metrics("drsn_cw", "matched", -4, -4, 0, 0.9))
+    failed = root / "model=drsn_cs,noise.snr=-4" / "seed=0"
+    failed.mkdir(parents=True)
+    (failed / "metrics.json").write_text(json.dumps(
+        {"status": "failed", "error": "data.root=/nowhere holds no .mat files", "run_dir": str(failed)}))
+    half = root / "model=wdcnn,noise.snr=-4" / "seed=0"
+    half.mkdir(parents=True)
+    full = json.dumps(metrics("wdcnn", "matched", -4, -4, 0, 0.7))
+    (half / "metrics.json").write_text(full[: len(full) // 2])
+
+    text = make_report([root])
+    groups = pd.read_csv(root / "results.csv")
+    assert sorted(groups["model"]) == ["drsn_cw", "resnet"]
+    md = (root / "results.md").read_text()
+    section = md.split("## Failed or unfinished runs", 1)[1]
+    for folder in ("model=drsn_cs,noise.snr=-4/seed=0", "model=wdcnn,noise.snr=-4/seed=0"):
+        assert folder in section and folder in text
+    assert "failed" in section and "no .mat files" in section
+    assert "unreadable" in section and "not valid JSON" in section
+    assert "Failed or unfinished runs: 2" in text
+
+
+def test_only_unfinished_runs_still_give_a_report(tmp_path):
+    root = tmp_path / "sweep"
+    run = root / "model=resnet" / "seed=0"
+    run.mkdir(parents=True)
+    (run / "metrics.json").write_text(json.dumps({"status": "running", "history": [{"epoch": 1}],
+                                                  "config": {"trainer": {"epochs": 5}}}))
+    text = make_report([root])
+    assert "running" in text and "epoch 1/5" in text
+    assert "No completed runs yet" in (root / "results.md").read_text()
+
+
+def test_nothing_to_report_raises(tmp_path):
+    with pytest.raises(DrsnError, match="no metrics.json"):
+        make_report([tmp_path])
+    with pytest.raises(DrsnError, match="does not exist"):
+        make_report([tmp_path / "missing"])
+
+
+@pytest.mark.slow
+def test_cli_on_an_empty_folder_exits_non_zero_with_one_line(tmp_path):
+    p = subprocess.run([command("drsn-report"), str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert p.returncode != 0 and p.stdout == ""
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("drsn-report: error:") and "no metrics.json" in lines[0]
+
+
+@pytest.mark.slow
+def test_tiny_multirun_reports_itself_and_drsn_report_agrees(tmp_path):
+    """2 models x 2 SNRs x 2 seeds through the real CLI; the Hydra callback writes the report."""
+    from tests.conftest import TINY
+
+    sweep = tmp_path / "sweep"
+    tiny = [o for o in TINY if not o.startswith("noise.snr=")]  # swept here
+    p = subprocess.run([command("drsn-train"), "-m", *tiny, "trainer.epochs=1", "model=resnet,drsn_cw",
+                        "noise.snr=-4,0", "seed=0,1", f"hydra.sweep.dir={sweep}"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert len(list(sweep.rglob("metrics.json"))) == 8
+    groups = pd.read_csv(sweep / "results.csv")
+    assert len(groups) == 4 and list(groups["n"]) == [2, 2, 2, 2]
+    assert set(groups["model"]) == {"resnet", "drsn_cw"} and set(groups["train_snr"]) == {-4, 0}
+    for name in ["acc_vs_snr_gaussian.png", "robustness_gaussian.png", "paired_gaussian.png",
+                 "confusion_gaussian.png"]:
+        assert (sweep / name).stat().st_size > 1000, name
+    paired = pd.read_csv(sweep / "results_paired.csv")
+    assert list(paired["n_pairs"]) == [2, 2] and set(paired["model"]) == {"drsn_cw"}
+
+    out = tmp_path / "again"
+    r = subprocess.run([command("drsn-report"), str(sweep), "--out", str(out)], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "8 runs under" in r.stdout and "8 completed" in r.stdout and str(out) in r.stdout
+    assert (out / "results.csv").read_text() == (sweep / "results.csv").read_text()
+
+
+def _compose(*overrides: str):
+    from hydra import compose, initialize_config_module
+
+    import drsn_fd.cli  # noqa: F401  (registers the resolvers)
+
+    with initialize_config_module(config_module="drsn_fd.configs", version_base="1.3"):
+        return compose(config_name="train", overrides=list(overrides), return_hydra_config=True)
+
+
+def test_experiment_configs_match_issue_4():
+    paper = _compose("experiment=paper_sweep")
+    params = paper.hydra.sweeper.params
+    assert set(params.model.split(",")) == {"convnet", "resnet", "drsn_cs", "drsn_cw"}
+    assert set(params.noise.split(",")) == {"gaussian", "laplacian", "pink"}
+    assert params["noise.snr"] == "range(-5,6)" and params.seed == "range(5)"  # -5..5 dB by 1, 5 seeds
+    assert paper.optim._target_ == "torch.optim.SGD" and paper.optim.lr == 0.1 and paper.optim.momentum == 0.9
+    assert paper.optim.weight_decay == 1e-4 and list(paper.scheduler.milestones) == [0.4, 0.8]
+    assert paper.trainer.epochs == 100 and paper.trainer.batch_size == 128 and paper.noise.train_snr == -5
+
+    rob = _compose("experiment=robustness")
+    assert list(rob.noise.train_snr) == [-10, 10]  # mixed protocol, scored across eval.snrs
+    assert set(rob.hydra.sweeper.params.model.split(",")) >= {"convnet", "resnet", "drsn_cs", "drsn_cw"}
+    assert list(rob.eval.snrs) == list(range(-10, 11, 2))
+
+    quick = _compose("experiment=quick")
+    assert quick.trainer.epochs <= 10 and quick.hydra.sweeper.params.seed == "0,1"
+    small = {e: _compose(f"experiment=[{e},quick]") for e in ("paper_sweep", "robustness")}
+    assert small["robustness"].noise.train_snr is not None and list(small["robustness"].noise.train_snr) == [-10, 10]
+    for cfg in small.values():
+        assert cfg.trainer.epochs == quick.trainer.epochs
+        assert cfg.hydra.sweeper.params.model == quick.hydra.sweeper.params.model
+
+
+@pytest.mark.slow
+def test_cli_accepts_a_list_of_experiments(tmp_path):
+    p = subprocess.run([command("drsn-train"), "experiment=[robustness,quick]", "--cfg", "job"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "train_snr:\n  - -10\n  - 10" in p.stdout and "epochs: 10" in p.stdout

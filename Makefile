@@ -19,7 +19,7 @@ run: install  ## train drsn_cw on the embedded simulated data at -5 dB, then tes
 	$(BIN)/drsn-train model=drsn_cw noise.snr=-5 trainer.epochs=30
 
 test: install  ## the test suite (real-CWRU tests need DRSN_CWRU_ROOT)
-	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -ra --durations=15 $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check drsn_fd tests scripts

@@ -8,20 +8,11 @@ import os
 import sys
 from pathlib import Path
 
-from omegaconf import OmegaConf
-
 from drsn_fd.errors import DrsnError
 
 log = logging.getLogger("drsn_fd")
 CONFIG_MODULE = "drsn_fd.configs"
-
-
-def _job_dir(override_dirname: str, seed: object) -> str:
-    """A sweep job's folder: its overrides (seed excluded), then seed=N below it."""
-    return f"{override_dirname or 'default'}/seed={seed}"
-
-
-OmegaConf.register_new_resolver("drsn_job_dir", _job_dir, replace=True)
+_DOOR_PID: int | None = None  # the process that ran drsn-train; a sweep job elsewhere runs in its own
 
 
 def _fail(prog: str, message: str, code: int = 2) -> None:
@@ -30,45 +21,42 @@ def _fail(prog: str, message: str, code: int = 2) -> None:
 
 
 def _train_task(cfg) -> float | None:
+    """One job: train and test; returns the best validation accuracy (what a sweeper may optimise)."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from drsn_fd.io import write_json
-    from drsn_fd.train.loop import Interrupted, run
+    from drsn_fd.train.loop import run
+    from drsn_fd.train.run_folder import RunFolder, find_resumable
+    from drsn_fd.train.signals import Interrupted
 
     hc = HydraConfig.get()
     out = Path(hc.runtime.output_dir)
     multirun = hc.mode == RunMode.MULTIRUN
     if cfg.trainer.resume:
-        from drsn_fd.train.resume import find_resumable
-
-        subdir = str(Path(out).relative_to(hc.sweep.dir)) if multirun else ""
-        found = find_resumable(cfg, out, subdir)
-        if found is not None and found != out:
-            log.info("resuming the unfinished run in %s", found)
-            out = found
+        out = find_resumable(cfg, out, str(out.relative_to(hc.sweep.dir)) if multirun else "")
     try:
         result = run(cfg, out)
     except Interrupted as e:
         msg = f"{e}; state saved in {out / 'checkpoints' / 'last.pt'} (continue with trainer.resume=true)"
-        if multirun and "submitit" in str(hc.launcher.get("_target_", "")):
-            # A submitit job (a SLURM array task) is a process of its own: it ends, recorded as
-            # interrupted, and the launcher goes on waiting for the others and runs the report.
+        if os.getpid() != _DOOR_PID:
+            # A job in a process of its own (a SLURM array task): it ends, recorded as interrupted,
+            # and the launcher goes on waiting for the others and runs the report.
             log.error("job interrupted: %s", msg)
             return None
         _fail("drsn-train", msg, 128 + e.signum)
     except Exception as e:
         msg = str(e) if isinstance(e, DrsnError) else f"{type(e).__name__}: {e}"
-        if not (out / "metrics.json").exists():  # refused before it started: record why
-            write_json(out / "metrics.json", {"status": "failed", "error": msg, "run_dir": str(out)})
-        if multirun:  # one failed job never sinks the sweep
+        if multirun:  # one failed job never sinks the sweep; the report lists it
+            RunFolder(out).refused(msg)
             log.error("job failed: %s (%s)", msg, out)
             return None
         if isinstance(e, DrsnError) and not os.environ.get("HYDRA_FULL_ERROR"):
             _fail("drsn-train", msg)
         raise
-    print(f"test accuracy {result['test']['best']['acc']:.4f}  ->  {out}")
-    return result["test"]["best"]["acc"]
+    best = result.get("best") or {}
+    print(f"test accuracy {result['test']['best']['acc']:.4f} (best val {best.get('val_acc', float('nan')):.4f})"
+          f"  ->  {out}")
+    return best.get("val_acc")
 
 
 def _group_choices(group: str) -> list[str] | None:
@@ -78,7 +66,7 @@ def _group_choices(group: str) -> list[str] | None:
     folder = files(CONFIG_MODULE) / group
     if not folder.is_dir():
         return None
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml") and not p.name.startswith("_"))
 
 
 def _check_group_overrides(args: list[str]) -> None:
@@ -101,6 +89,8 @@ def train() -> None:
     """drsn-train [overrides]: train and test one model (or a sweep with -m)."""
     import hydra
 
+    global _DOOR_PID
+    _DOOR_PID = os.getpid()
     _check_group_overrides(sys.argv[1:])
 
     main = hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name="train")(_train_task)
@@ -127,20 +117,20 @@ def data() -> None:
     try:
         cfg = _compose(args.overrides)
         if args.command == "info":
-            from drsn_fd.data.info import print_info
+            from drsn_fd.data.info import describe
 
-            print_info(cfg)
+            print(describe(cfg))
         elif args.command == "simulate":
             from drsn_fd.data.simulated import simulate
 
-            sim = cfg.data.simulated
+            sim = cfg.data.get("simulated") or {}
             folder = Path(args.out) if args.out else Path("simulated")
-            simulate(folder, int(sim.seed), float(sim.seconds))
+            simulate(folder, int(sim.get("seed", 0)), float(sim.get("seconds", 10.0)))
             print(f"wrote the simulated set to {folder}")
         else:
             from drsn_fd.data.download import download
 
-            download(cfg.data)
+            download(cfg.data, say=lambda line: print(line, flush=True))
     except (DrsnError, HydraException) as e:
         _fail("drsn-data", str(e).splitlines()[0] if isinstance(e, HydraException) else str(e))
 
@@ -212,7 +202,7 @@ def predict() -> None:
         "input!": "a .mat, .npy or one-column .csv file, or a folder of them",
         "input_fs": "sampling rate of the input in Hz (default: the CWRU catalog rate of a .mat; "
                     ".npy and .csv need it)",
-        "channel": "accelerometer of a .mat: DE | FE | BA (default: the checkpoint's data.channel)",
+        "channel": "accelerometer of a .mat: DE, FE or BA (default: the checkpoint's data.channel)",
         "stride": "hop between windows in samples (default: the checkpoint's data.stride_eval)",
         "out": "write a CSV with one row per window and one probability column per class",
     }, flags=("--json",))

@@ -6,7 +6,7 @@ For each model (paper size and width x4) on each device it measures:
          per-epoch validation, checkpoints and TensorBoard included (windowing done before)
   eval   inference throughput in eval mode on the test windows (windows/s)
   peak   peak memory: CUDA max allocated, or the process's peak RSS on CPU
-and estimates the wall time of `experiment=paper_sweep` on that device.
+and estimates the wall time of `sweep=paper` on that device.
 
     python scripts/benchmark.py                       # CPU, and CUDA where present
     python scripts/benchmark.py --devices cpu --epochs 3 --json bench.json
@@ -156,7 +156,7 @@ def main() -> None:
           f"torch {torch.__version__}"
           + (f", {torch.cuda.get_device_name()}" if "cuda" in args.devices else ""))
     print(df.drop(columns=["n_train"]).to_markdown(index=False))
-    print("\nestimated wall time of experiment=paper_sweep "
+    print("\nestimated wall time of sweep=paper "
           f"({PAPER_SWEEP_RUNS} runs x {PAPER_EPOCHS} epochs, one job at a time, paper-size models):")
     for dev, g in df[df["width"] == 1.0].groupby("device"):
         epoch_s = g["epoch_s"].mean()

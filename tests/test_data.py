@@ -13,7 +13,7 @@ from drsn_fd.data.simulated import simulate, simulate_signal
 from drsn_fd.data.sources import load_records
 from drsn_fd.data.windows import build_windows
 from drsn_fd.errors import DataError
-from tests.conftest import command
+from tests.helpers import command
 
 
 def data_cfg(cfg_factory, *overrides):
@@ -36,6 +36,7 @@ def test_catalog_covers_the_public_set():
     assert CATALOG[3001].code == "IR028" and CATALOG[3001].load_hp == 0
     assert CATALOG[212].load_hp == 3 and CATALOG[212].rpm == 1730
     assert len(CLASS_SETS["ten"]) == 10 and len(CLASS_SETS["four"]) == 4
+    assert list(CLASS_SETS["faults"]) == list(CLASS_SETS["ten"])[1:]
 
 
 def test_channel_is_read_by_suffix_not_by_file_number(tmp_path):
@@ -129,6 +130,59 @@ def test_four_class_set_and_explicit_mapping(tmp_path, cfg_factory):
     assert m.classes == ["healthy", "inner"] and {r.number for r in m.records} == {98, 106, 210}
 
 
+DE48K = {"normal": 97, "IR007": 109, "IR014": 174, "IR021": 213, "B007": 122, "B014": 189, "B021": 226,
+         "OR007@6": 135, "OR014@6": 201, "OR021@6": 238}
+
+
+def fake_cwru(folder, numbers, n=16000):
+    rng = np.random.default_rng(0)
+    for num in numbers:
+        write_cwru_mat(folder / f"{num}.mat", num, {"DE": rng.normal(size=n)}, CATALOG[num].rpm)
+    return folder
+
+
+def test_48k_faults_load_with_source_fs_null(tmp_path, cfg_factory):
+    fake_cwru(tmp_path, DE48K.values())
+    recs = load_records(data_cfg(cfg_factory, "data=cwru", f"data.root={tmp_path}", "data.fs=48000"))
+    assert [(r.label, r.number, r.fs_in, r.fs, len(r.signal)) for r in recs] == [
+        (lb, num, 48000, 48000, 16000) for lb, num in DE48K.items()]
+    recs = load_records(data_cfg(cfg_factory, "data=cwru", f"data.root={tmp_path}"))
+    assert {(r.fs_in, r.fs, len(r.signal)) for r in recs} == {(48000, 12000, 4000)}
+
+
+def test_drsn_data_info_on_48k_faults_needs_no_rate(tmp_path):
+    fake_cwru(tmp_path, DE48K.values())
+    out = subprocess.run([command("drsn-data"), "info", "data=cwru", f"data.root={tmp_path}", "data.fs=48000"],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "48000 -> 48000" in out.stdout and "12000 ->" not in out.stdout
+
+
+def test_a_class_at_both_rates_asks_for_source_fs(tmp_path, cfg_factory):
+    fake_cwru(tmp_path, [97, 105, 109, 118])
+    pick = "++data.classes={normal:[normal],IR007:[IR007],B007:[B007]}"
+    with pytest.raises(DataError) as e:
+        load_records(data_cfg(cfg_factory, "data=cwru", f"data.root={tmp_path}", pick))
+    msg = str(e.value)
+    assert "\n" not in msg and "class(es) IR007 are in this folder at both rates (12 kHz: 105; 48 kHz: 109)" in msg
+    assert msg.endswith("choose one with data.source_fs=12000 or data.source_fs=48000"), msg
+    for fs, num in ((12000, 105), (48000, 109)):
+        recs = load_records(data_cfg(cfg_factory, "data=cwru", f"data.root={tmp_path}", pick, f"data.source_fs={fs}"))
+        assert [r.number for r in recs] == [97, num, 118]
+
+
+def test_faults_set_and_cross_load_class_check(tmp_path, cfg_factory):
+    simulate(tmp_path, seed=0, seconds=0.5)
+    (tmp_path / "98.mat").unlink()  # no normal record at 1 hp
+    base = ("data=cwru", f"data.root={tmp_path}", "data.loads=[0]", "++data.test_loads=[1]")
+    with pytest.raises(DataError, match=rf"^data\.test_loads=\[1\]: no record of class\(es\) normal at load 1 hp in "
+                                        rf"{tmp_path}; leave them out with data\.classes=faults or a mapping$"):
+        load_records(data_cfg(cfg_factory, *base))
+    recs = load_records(data_cfg(cfg_factory, *base, "data.classes=faults"))
+    assert list(dict.fromkeys(r.label for r in recs)) == [c for c in CLASS_SETS["ten"] if c != "normal"]
+    assert sorted(r.load for r in recs) == [0] * 9 + [1] * 9 and all(r.group is None for r in recs)
+
+
 # ---- real CWRU files -------------------------------------------------------------------------
 
 @pytest.mark.cwru
@@ -152,6 +206,15 @@ def test_real_cwru_four_classes(cwru_root, cfg_factory):
 def test_real_cwru_missing_load_is_named(cwru_root, cfg_factory):
     with pytest.raises(DataError, match="no file for class"):
         load_records(data_cfg(cfg_factory, "data=cwru", f"data.root={cwru_root}", "data.loads=[2]"))
+
+
+@pytest.mark.cwru
+def test_real_cwru_cross_load_faults(cwru_root, cfg_factory):
+    base = ("data=cwru", f"data.root={cwru_root}", "data.loads=[0]", "++data.test_loads=[1]")
+    recs = load_records(data_cfg(cfg_factory, *base, "data.classes=faults"))
+    assert sorted((r.load, r.fs_in) for r in recs) == [(0, 12000)] * 9 + [(1, 12000)] * 9
+    with pytest.raises(DataError, match=r"data\.test_loads=\[1\]: no record of class\(es\) normal at load 1 hp"):
+        load_records(data_cfg(cfg_factory, *base))
 
 
 @pytest.mark.cwru

@@ -19,12 +19,11 @@ from drsn_fd.data.normalize import normalize
 from drsn_fd.data.resample import resample
 from drsn_fd.data.split import window_starts
 from drsn_fd.deploy.export import export_model
-from drsn_fd.deploy.model import load_model
 from drsn_fd.deploy.predict import predict_files, windows_of
 from drsn_fd.models import create_model
-from drsn_fd.train.checkpoint import save_checkpoint
+from drsn_fd.models.checkpoint import load_model, save_checkpoint
 from drsn_fd.train.loop import run
-from tests.conftest import command, make_cfg
+from tests.helpers import command, make_cfg
 
 CLASSES = ["normal", "IR007", "IR014", "IR021", "B007", "B014", "B021", "OR007@6", "OR014@6", "OR021@6"]
 

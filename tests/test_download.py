@@ -17,7 +17,7 @@ from drsn_fd.data.download import download
 from drsn_fd.data.matfile import read_channel, write_cwru_mat
 from drsn_fd.data.sources import catalog_selection
 from drsn_fd.errors import ConfigError, DataError
-from tests.conftest import command
+from tests.helpers import command
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -114,7 +114,7 @@ def test_unreachable_server_is_retried_then_named(tmp_path, cfg_factory, capsys,
     url = f"http://127.0.0.1:{port}/cwru"
     root = tmp_path / "root"
     with pytest.raises(DataError, match=r"1 of 1 file\(s\) failed: 106"):
-        download(data_cfg(cfg_factory, f"data.root={root}", f"data.url={url}", "data.classes={a:[106]}"))
+        download(data_cfg(cfg_factory, f"data.root={root}", f"data.url={url}", "data.classes={a:[106]}"), say=print)
     line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.split()[:1] == ["106"])
     assert f"{url}/106.mat" in line and "failed" in line and f"after {dl.RETRIES + 1} attempts" in line
     assert len(sleeps) == dl.RETRIES and list(root.iterdir()) == []
@@ -143,7 +143,7 @@ def test_good_bad_and_missing_files(server, tmp_path, cfg_factory, capsys):
     cfg = data_cfg(cfg_factory, f"data.root={root}", f"data.url={url}",
                    "data.classes={a:[106],b:[119],c:[120],d:[107]}")  # 107 is not served: 404
     with pytest.raises(DataError, match=r"3 of 4 file\(s\) failed: 119, 120, 107") as err:
-        download(cfg)
+        download(cfg, say=print)
     assert f"{url}/<number>.mat" in str(err.value)
     out = capsys.readouterr().out
     assert read_channel(root / "106.mat", "DE")[0].size == 3000
@@ -164,7 +164,7 @@ def test_resumes_a_cut_transfer_and_skips_what_is_present(server, tmp_path, cfg_
     shutil.copy(folder / "119.mat", root / "12k_Drive_End_B007_1_119.mat")  # present under a CWRU name
     cfg = data_cfg(cfg_factory, f"data.root={root}", f"data.url={url}", "data.classes={a:[106],b:[119]}")
     httpd.cut_next = True
-    download(cfg)
+    download(cfg, say=print)
     out = capsys.readouterr().out
     assert (root / "106.mat").read_bytes() == (folder / "106.mat").read_bytes()
     assert [(p, r is not None) for p, _, r in httpd.log] == [("/cwru/106.mat", False), ("/cwru/106.mat", True)]
@@ -173,7 +173,7 @@ def test_resumes_a_cut_transfer_and_skips_what_is_present(server, tmp_path, cfg_
     # a present copy that no longer loads is fetched again and replaced
     (root / "106.mat").write_bytes(b"MATLAB 5.0 MAT-file" + bytes(100))
     httpd.log.clear()
-    download(cfg)
+    download(cfg, say=print)
     assert fetched(httpd.log) == ["106.mat"] and "replaced an invalid copy" in capsys.readouterr().out
     assert (root / "106.mat").read_bytes() == (folder / "106.mat").read_bytes()
 

@@ -33,8 +33,8 @@ def test_cuda_fast_run_matches_cpu_run(tmp_path, cfg_factory):
 @cuda
 @pytest.mark.cuda
 def test_cuda_test_noise_equals_cpu_test_noise(cfg_factory):
+    from drsn_fd.data.pipeline import NoisyWindows
     from drsn_fd.data.windows import build_windows
-    from drsn_fd.train.loop import NoisyWindows
 
     cfg = cfg_factory()
     ws = build_windows(cfg.data)

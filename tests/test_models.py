@@ -5,14 +5,14 @@ import torch
 
 from drsn_fd.errors import ConfigError
 from drsn_fd.models import create_model, list_models
-from drsn_fd.models.shrinkage import Shrinkage
+from drsn_fd.models.shrinkage import Scaling, Shrinkage
 
 PARAMS = {"convnet": (7_000, 10_000), "resnet": (7_000, 10_000), "drsn_cs": (8_000, 12_000),
-          "drsn_cw": (8_000, 12_000), "wdcnn": (40_000, 70_000)}
+          "drsn_cw": (8_000, 12_000), "se_resnet": (8_000, 12_000), "wdcnn": (40_000, 70_000)}
 
 
 def test_registry_lists_the_family():
-    assert {"convnet", "resnet", "drsn_cs", "drsn_cw", "wdcnn"} <= set(list_models())
+    assert {"convnet", "resnet", "drsn_cs", "drsn_cw", "se_resnet", "wdcnn"} <= set(list_models())
 
 
 @pytest.mark.parametrize("name", list_models())
@@ -81,6 +81,35 @@ def test_shrinkage_properties(channel_wise):
 def test_resnet_and_drsn_differ_only_by_shrinkage():
     r, d = create_model("resnet", 10), create_model("drsn_cw", 10)
     assert len(d.shrinkage_modules()) == 12 and len(r.shrinkage_modules()) == 0
+
+
+@pytest.mark.parametrize("kw", [{}, {"width": 2.0, "units_per_stage": 2}])
+def test_se_resnet_is_drsn_cw_with_scaling_instead_of_thresholds(kw):
+    se, cw = create_model("se_resnet", 10, **kw), create_model("drsn_cw", 10, **kw)
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(se) == count(cw)
+    se.load_state_dict(cw.state_dict())  # the same skeleton and subnetwork, parameter by parameter
+    mods = se.shrinkage_modules()
+    assert len(mods) == len(cw.shrinkage_modules()) and all(isinstance(m, Scaling) for m in mods)
+    for m in mods:
+        m.record = True
+    se.eval()(torch.randn(2, 1, 1024))
+    assert all(m.last_alpha.shape == (2, m.fc[0].in_features) and m.last_tau is None for m in mods)
+
+
+def test_scaling_output_is_alpha_times_x_and_zeroes_nothing():
+    torch.manual_seed(2)
+    se, st = Scaling(8).train(), Shrinkage(8, channel_wise=True).train()
+    st.load_state_dict(se.state_dict())  # the very same subnetwork weights
+    x = torch.randn(16, 8, 100) * torch.rand(16, 8, 1) * 3
+    se.record = True
+    y = se(x)
+    alpha = se.last_alpha
+    assert alpha.shape == (16, 8) and (alpha > 0).all() and (alpha < 1).all()
+    assert torch.allclose(alpha, se.fc(x.abs().mean(-1)))
+    assert torch.allclose(y, alpha.unsqueeze(-1) * x)
+    assert torch.equal(torch.sign(y), torch.sign(x)) and (y != 0).all()
+    assert (st(x) == 0).float().mean() > 0.2  # soft thresholding with the same alpha zeroes features
 
 
 @pytest.mark.parametrize("tau_channels", [5, 1])  # channel-wise and channel-shared thresholds

@@ -5,8 +5,18 @@ import pytest
 import torch
 from scipy.signal import welch
 from scipy.stats import kurtosis
+from scipy.stats import t as student
 
-from drsn_fd.data.noise import add_noise, derived_seed, generator, realised_snr_db, unit_noise
+from drsn_fd.data.noise import (
+    KINDS,
+    add_noise,
+    check_noise_params,
+    derived_seed,
+    generator,
+    impulsive,
+    realised_snr_db,
+    unit_noise,
+)
 from drsn_fd.data.normalize import normalize
 
 
@@ -18,7 +28,7 @@ def clean():
     return amp * torch.sin(2 * torch.pi * 157 * t) + 0.3 * amp * torch.randn(64, 1, 2048, generator=g)
 
 
-@pytest.mark.parametrize("kind", ["gaussian", "laplacian", "pink"])
+@pytest.mark.parametrize("kind", ["gaussian", "laplacian", "pink", "impulsive", "student_t"])
 @pytest.mark.parametrize("snr", [-10.0, 0.0, 10.0])
 def test_realised_snr_of_every_window_is_exact(clean, kind, snr):
     noisy = add_noise(clean, snr, kind, generator(1))
@@ -56,6 +66,60 @@ def test_laplacian_excess_kurtosis_near_three():
     assert abs(kurtosis(unit_noise((1_000_000,), "gaussian", generator(4)).numpy())) < 0.05
 
 
+def test_impulse_count_is_binomial_and_impulses_have_the_asked_variance():
+    n, rate, ratio = 1_000_000, 0.01, 100.0
+    noise, mask = impulsive((n,), generator(6), rate=rate, ratio=ratio)
+    count = int(mask.sum())
+    assert abs(count - rate * n) <= 3 * (n * rate * (1 - rate)) ** 0.5, count
+    assert abs(float(noise[mask].var()) / (1 + ratio) - 1) < 0.05
+    assert abs(float(noise[~mask].var()) - 1) < 0.01
+    # unit_noise draws exactly this noise, with the parameters from `params`
+    again = unit_noise((n,), "impulsive", generator(6), params={"impulse_rate": rate, "impulse_ratio": ratio})
+    assert torch.equal(again, noise)
+    rarer = impulsive((n,), generator(6), rate=0.001)[1]
+    assert abs(int(rarer.sum()) - 1000) <= 3 * (n * 0.001 * 0.999) ** 0.5
+
+
+def test_student_t_has_the_tails_of_its_degrees_of_freedom():
+    x = unit_noise((1_000_000,), "student_t", generator(5), params={"dof": 5}).numpy()
+    laplace = unit_noise((1_000_000,), "laplacian", generator(5)).numpy()
+    assert kurtosis(x) > 4.5 and kurtosis(laplace) < 3.5  # excess kurtosis 6 and 3
+    assert abs(x.var() / (5 / 3) - 1) < 0.02  # dof / (dof - 2)
+    for q in (0.9, 0.99, 0.999):
+        assert np.quantile(np.abs(x), q) == pytest.approx(student.ppf(0.5 + q / 2, 5), rel=0.03)
+    heavier = unit_noise((1_000_000,), "student_t", generator(5), params={"dof": 3}).numpy()
+    assert np.quantile(np.abs(heavier), 0.999) == pytest.approx(student.ppf(0.9995, 3), rel=0.05)
+    assert unit_noise((1_000_000,), "student_t", generator(5)).numpy() == pytest.approx(heavier)  # default dof 3
+
+
+@pytest.mark.parametrize("key, value", [("impulse_rate", 0), ("impulse_rate", 1), ("impulse_rate", -0.1),
+                                        ("impulse_ratio", 0), ("impulse_ratio", -5), ("dof", 2), ("dof", 1.5),
+                                        ("dof", float("nan")), ("dof", float("inf")), ("impulse_ratio", "100"),
+                                        ("impulse_rate", None), ("dof", True)])
+def test_bad_noise_parameters_are_refused_naming_the_key(clean, key, value):
+    with pytest.raises(ValueError, match=rf"^noise\.{key}=") as e:
+        check_noise_params({key: value})
+    assert "\n" not in str(e.value)
+    kind = "student_t" if key == "dof" else "impulsive"
+    with pytest.raises(ValueError, match=rf"noise\.{key}="):
+        add_noise(clean, 0.0, kind, generator(0), params={key: value})
+
+
+def test_good_noise_parameters_pass():
+    check_noise_params({"impulse_rate": 0.5, "impulse_ratio": 1e-3, "dof": 2.01, "kind": "gaussian"})
+    check_noise_params({})
+    assert KINDS == ("gaussian", "laplacian", "pink", "impulsive", "student_t", "none")
+
+
+@pytest.mark.parametrize("kind", ["impulsive", "student_t"])
+def test_new_kinds_same_seed_same_noise(clean, kind):
+    params = {"impulse_rate": 0.05, "impulse_ratio": 10, "dof": 4.5}
+    a = add_noise(clean, -4.0, kind, generator(7), params)
+    assert torch.equal(a, add_noise(clean, -4.0, kind, generator(7), params))
+    assert not torch.allclose(a, add_noise(clean, -4.0, kind, generator(8), params))
+    assert not torch.allclose(a, add_noise(clean, -4.0, kind, generator(7)))  # the parameters matter
+
+
 def test_same_seed_same_noise_other_seed_other_noise(clean):
     s = derived_seed(0, "test", "gaussian", -4.0)
     a = add_noise(clean, -4.0, "gaussian", generator(s))
@@ -69,8 +133,8 @@ def test_same_seed_same_noise_other_seed_other_noise(clean):
 
 def test_an_snr_written_as_int_or_float_gives_the_same_test_noise(cfg_factory):
     """noise.snr=-4 (a matched run) and -4.0 (a point of eval.snrs) must be the same windows."""
+    from drsn_fd.data.pipeline import NoisyWindows
     from drsn_fd.data.windows import build_windows
-    from drsn_fd.train.loop import NoisyWindows
 
     assert derived_seed(0, "test", "gaussian", -4) == derived_seed(0, "test", "gaussian", -4.0)
     assert derived_seed(0, "train", "gaussian", [-10, 10], 1) == derived_seed(0, "train", "gaussian", [-10.0, 10.0], 1)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import command
+from tests.helpers import command
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ import pytest
 
 from drsn_fd.errors import DrsnError
 from drsn_fd.evaluate.report import make_report
-from tests.conftest import command
+from tests.helpers import command
 
 CLASSES = ["normal", "inner", "outer"]
 
@@ -205,6 +205,42 @@ def test_single_pair_has_no_interval(tmp_path):
     assert "—" in (root / "results.md").read_text()
 
 
+def test_each_drsn_model_is_paired_with_resnet_and_with_se_resnet(tmp_path):
+    from drsn_fd.evaluate.collect import collect
+    from drsn_fd.evaluate.stats import curve_pairs, curve_table, run_table
+
+    accs = {"resnet": [0.80, 0.82, 0.78], "se_resnet": [0.84, 0.80, 0.86], "drsn_cw": [0.86, 0.81, 0.90]}
+    root = tmp_path / "sweep"
+    for model, values in accs.items():
+        for seed, acc in enumerate(values):
+            write_run(root, metrics(model, "matched", -4, -4, seed, acc))
+    write_run(root, metrics("se_resnet", "matched", -4, -4, 7, 0.5))  # no drsn_cw partner: left out
+    text = make_report([root])
+
+    paired = pd.read_csv(root / "results_paired.csv")
+    assert list(paired["model"]) == ["drsn_cw", "drsn_cw"] and list(paired["baseline"]) == ["resnet", "se_resnet"]
+    for _, row in paired.iterrows():
+        d = [a - b for a, b in zip(accs["drsn_cw"], accs[row["baseline"]], strict=True)]
+        half = T975[2] * statistics.stdev(d) / 3 ** 0.5
+        assert row["n_pairs"] == 3 and row["diff_mean"] == pytest.approx(statistics.mean(d), abs=1e-12)
+        assert (row["t_low"], row["t_high"]) == pytest.approx((statistics.mean(d) - half, statistics.mean(d) + half))
+        assert (row["drsn_better"], row["baseline_better"]) == (sum(x > 0 for x in d), sum(x < 0 for x in d))
+    assert paired["diff_mean"].iloc[0] == pytest.approx(0.17 / 3) and paired["diff_mean"].iloc[1] == pytest.approx(0.07 / 3)
+
+    runs = collect([root])
+    curves = curve_pairs(curve_table(runs, run_table(runs)))  # the robustness points pair alike
+    for baseline, g in curves.groupby("baseline"):
+        assert g["diff_mean"].to_numpy() == pytest.approx([paired.set_index("baseline").loc[baseline, "diff_mean"]] * 2)
+    assert set(curves["baseline"]) == {"resnet", "se_resnet"}
+
+    md = (root / "results.md").read_text()
+    assert "| drsn_cw      | resnet     |" in md and "| drsn_cw      | se_resnet  |" in md
+    assert "DRSN / baseline better / ties" in md and "se_resnet" in text
+    groups = pd.read_csv(root / "results.csv")
+    assert sorted(groups["model"]) == ["drsn_cw", "resnet", "se_resnet"]
+    assert (root / "paired_gaussian.png").stat().st_size > 0
+
+
 def test_failed_and_half_written_runs_are_listed_and_the_report_goes_on(tmp_path):
     root = tmp_path / "sweep"
     write_run(root, metrics("resnet", "matched", -4, -4, 0, 0.8))
@@ -259,7 +295,7 @@ def test_cli_on_an_empty_folder_exits_non_zero_with_one_line(tmp_path):
 @pytest.mark.slow
 def test_tiny_multirun_reports_itself_and_drsn_report_agrees(tmp_path):
     """2 models x 2 SNRs x 2 seeds through the real CLI; the Hydra callback writes the report."""
-    from tests.conftest import TINY
+    from tests.helpers import TINY
 
     sweep = tmp_path / "sweep"
     tiny = [o for o in TINY if not o.startswith("noise.snr=")]  # swept here
@@ -294,8 +330,8 @@ def _compose(*overrides: str):
         return compose(config_name="train", overrides=list(overrides), return_hydra_config=True)
 
 
-def test_experiment_configs_match_issue_4():
-    paper = _compose("experiment=paper_sweep")
+def test_sweep_configs_match_issue_4():
+    paper = _compose("sweep=paper")
     params = paper.hydra.sweeper.params
     assert set(params.model.split(",")) == {"convnet", "resnet", "drsn_cs", "drsn_cw"}
     assert set(params.noise.split(",")) == {"gaussian", "laplacian", "pink"}
@@ -304,14 +340,14 @@ def test_experiment_configs_match_issue_4():
     assert paper.optim.weight_decay == 1e-4 and list(paper.scheduler.milestones) == [0.4, 0.8]
     assert paper.trainer.epochs == 100 and paper.trainer.batch_size == 128 and paper.noise.train_snr == -5
 
-    rob = _compose("experiment=robustness")
+    rob = _compose("sweep=robustness")
     assert list(rob.noise.train_snr) == [-10, 10]  # mixed protocol, scored across eval.snrs
     assert set(rob.hydra.sweeper.params.model.split(",")) >= {"convnet", "resnet", "drsn_cs", "drsn_cw"}
     assert list(rob.eval.snrs) == list(range(-10, 11, 2))
 
-    quick = _compose("experiment=quick")
+    quick = _compose("sweep=quick")
     assert quick.trainer.epochs <= 10 and quick.hydra.sweeper.params.seed == "0,1"
-    small = {e: _compose(f"experiment=[{e},quick]") for e in ("paper_sweep", "robustness")}
+    small = {e: _compose(f"sweep=[{e},quick]") for e in ("paper", "robustness")}
     assert small["robustness"].noise.train_snr is not None and list(small["robustness"].noise.train_snr) == [-10, 10]
     for cfg in small.values():
         assert cfg.trainer.epochs == quick.trainer.epochs
@@ -319,8 +355,8 @@ def test_experiment_configs_match_issue_4():
 
 
 @pytest.mark.slow
-def test_cli_accepts_a_list_of_experiments(tmp_path):
-    p = subprocess.run([command("drsn-train"), "experiment=[robustness,quick]", "--cfg", "job"],
+def test_cli_accepts_a_list_of_sweeps(tmp_path):
+    p = subprocess.run([command("drsn-train"), "sweep=[robustness,quick]", "--cfg", "job"],
                        cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-2000:]
     assert "train_snr:\n  - -10\n  - 10" in p.stdout and "epochs: 10" in p.stdout

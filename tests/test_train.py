@@ -6,9 +6,10 @@ import subprocess
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from drsn_fd.train.checkpoint import load_checkpoint
+from drsn_fd.data.pipeline import NoisyWindows
+from drsn_fd.models.checkpoint import load_checkpoint
 from drsn_fd.train.loop import run
-from tests.conftest import command
+from tests.helpers import command
 
 
 def test_run_writes_metrics_checkpoints_and_events(tmp_path, cfg_factory):
@@ -35,28 +36,22 @@ def test_run_writes_metrics_checkpoints_and_events(tmp_path, cfg_factory):
     assert (tmp_path / ".hydra" / "config.yaml").exists()
 
 
-def test_resume_equals_uninterrupted(tmp_path, cfg_factory):
+def test_resume_equals_uninterrupted(tmp_path, cfg_factory, monkeypatch):
     full = run(cfg_factory("trainer.epochs=3", "model=drsn_cs"), tmp_path / "full")
     part = tmp_path / "part"
     # stop after epoch 1 of 3: train 1 epoch with the 3-epoch schedule, then resume
     cfg = cfg_factory("trainer.epochs=3", "model=drsn_cs")
-    from drsn_fd.train import loop
-
-    calls = {"n": 0}
-    orig = loop.NoisyWindows.train_epoch
+    orig = NoisyWindows.train_epoch
 
     def stop_at_second(self, epoch):
-        calls["n"] += 1
         if epoch == 1:
             raise KeyboardInterrupt
         return orig(self, epoch)
 
-    loop.NoisyWindows.train_epoch = stop_at_second
-    try:
+    with monkeypatch.context() as mp:
+        mp.setattr(NoisyWindows, "train_epoch", stop_at_second)
         with pytest.raises(KeyboardInterrupt):
             run(cfg, part)
-    finally:
-        loop.NoisyWindows.train_epoch = orig
     assert json.loads((part / "metrics.json").read_text())["status"] == "failed"
     assert load_checkpoint(part / "checkpoints" / "last.pt")["epoch"] == 1
     resumed = run(cfg_factory("trainer.epochs=3", "model=drsn_cs", "trainer.resume=true"), part)
@@ -69,22 +64,29 @@ def test_resume_equals_uninterrupted(tmp_path, cfg_factory):
 def test_same_seed_same_metrics_and_eval_batch_does_not_matter(tmp_path, cfg_factory):
     a = run(cfg_factory("model=resnet"), tmp_path / "a")
     b = run(cfg_factory("model=resnet", "trainer.eval_batch_size=7"), tmp_path / "b")
+    for which in ("best", "last"):  # the same predictions; the summed loss differs only by rounding
+        loss_a, loss_b = a["test"][which].pop("loss"), b["test"][which].pop("loss")
+        assert loss_a == pytest.approx(loss_b, rel=1e-5)
     assert a["test"] == b["test"]
     assert a["robustness"] == b["robustness"]
     c = run(cfg_factory("model=resnet", "seed=1"), tmp_path / "c")
     assert c["history"] != a["history"]
 
 
-@pytest.mark.parametrize("overrides,protocol,val", [
-    ([], "matched", None),
-    (["noise.train_snr=null"], "clean-to-noisy", None),
-    (["noise.train_snr=[-6,6]"], "mixed", None),
-    (["noise=none"], "clean", None),
+@pytest.mark.parametrize("overrides,protocol,train_snr,test_point", [
+    ([], "matched", 0, ("gaussian", 0.0)),
+    (["noise.train_snr=null"], "clean-to-noisy", None, ("gaussian", 0.0)),
+    (["noise.train_snr=[-6,6]"], "mixed", [-6, 6], ("gaussian", 0.0)),
+    (["noise=none"], "clean", None, ("clean", None)),
 ])
-def test_protocols_end_to_end(tmp_path, cfg_factory, overrides, protocol, val):
+def test_protocols_end_to_end(tmp_path, cfg_factory, overrides, protocol, train_snr, test_point):
+    """Each protocol records its training SNR, and its test split is the robustness point it names:
+    the same noisy (or clean) windows, so the same accuracy."""
     m = run(cfg_factory("model=convnet", "trainer.epochs=1", *overrides), tmp_path)
     assert m["protocol"] == protocol and m["status"] == "completed"
-    assert len(m["robustness"]) == 3
+    assert m["noise"]["train_snr"] == train_snr
+    curve = {(p["kind"], p["snr"]): p["acc"] for p in m["robustness"]}
+    assert curve[test_point] == m["test"]["best"]["acc"]
 
 
 def test_completed_run_is_never_overwritten(tmp_path, cfg_factory):
@@ -133,25 +135,21 @@ def test_cli_multirun_two_jobs_named_by_overrides(tmp_path):
 
 
 @pytest.mark.slow
-def test_resume_finds_the_unfinished_run_of_the_same_command(tmp_path, cfg_factory):
+def test_resume_finds_the_unfinished_run_of_the_same_command(tmp_path, cfg_factory, monkeypatch):
     """Re-running the same command with trainer.resume=true continues the interrupted run."""
-    from drsn_fd.train import loop
-
     args = ["experiment=smoke", "device=cpu", "trainer.epochs=3"]
     first = tmp_path / "outputs" / "2026-01-01" / "10-00-00"
-    orig = loop.NoisyWindows.train_epoch
+    orig = NoisyWindows.train_epoch
 
     def stop(self, epoch):
         if epoch == 2:
             raise KeyboardInterrupt
         return orig(self, epoch)
 
-    loop.NoisyWindows.train_epoch = stop
-    try:
+    with monkeypatch.context() as mp:
+        mp.setattr(NoisyWindows, "train_epoch", stop)
         with pytest.raises(KeyboardInterrupt):
             run(cfg_factory(*args, tiny=False), first)
-    finally:
-        loop.NoisyWindows.train_epoch = orig
     other = tmp_path / "outputs" / "2026-01-01" / "09-00-00"  # same layout, another config: not taken
     run(cfg_factory(*args, "seed=5", "trainer.epochs=1", tiny=False), other)
     p = subprocess.run([command("drsn-train"), *args, "trainer.resume=true",
@@ -161,6 +159,33 @@ def test_resume_finds_the_unfinished_run_of_the_same_command(tmp_path, cfg_facto
     m = json.loads((first / "metrics.json").read_text())
     assert m["status"] == "completed" and [h["epoch"] for h in m["history"]] == [1, 2, 3]
     assert json.loads((other / "metrics.json").read_text())["history"][-1]["epoch"] == 1
+    assert not (tmp_path / "outputs" / "2026-01-01" / "11-00-00" / "metrics.json").exists()
+
+
+def test_resume_continues_exactly_the_folder_the_user_named(tmp_path, cfg_factory, monkeypatch):
+    """Outside Hydra's outputs/<date>/<time> layout, resume never takes a sibling run."""
+    from drsn_fd.train.run_folder import find_resumable
+
+    cfg = cfg_factory("trainer.epochs=3", "trainer.resume=true")
+    sibling = tmp_path / "runs" / "exp0"
+    orig = NoisyWindows.train_epoch
+
+    def stop(self, epoch):
+        if epoch == 1:
+            raise KeyboardInterrupt
+        return orig(self, epoch)
+
+    with monkeypatch.context() as mp:
+        mp.setattr(NoisyWindows, "train_epoch", stop)
+        with pytest.raises(KeyboardInterrupt):
+            run(cfg_factory("trainer.epochs=3"), sibling)
+    named = tmp_path / "runs" / "exp1"
+    assert find_resumable(cfg, named) == named
+    dated = tmp_path / "outputs" / "2026-01-02" / "08-00-00"
+    run_dir = tmp_path / "outputs" / "2026-01-01" / "07-00-00"
+    run_dir.parent.mkdir(parents=True)
+    sibling.rename(run_dir)
+    assert find_resumable(cfg, dated) == run_dir
 
 
 def test_best_checkpoint_is_chosen_on_val_accuracy_then_val_loss():
@@ -170,4 +195,13 @@ def test_best_checkpoint_is_chosen_on_val_accuracy_then_val_loss():
     assert improves({"val_acc": 1.0, "val_loss": 0.01}, best)  # a tie at 100 %: the lower loss wins
     assert not improves({"val_acc": 1.0, "val_loss": 0.05}, best)  # an exact tie keeps the earlier epoch
     assert not improves({"val_acc": 0.99, "val_loss": 0.001}, best)  # accuracy first
-    assert improves({"val_acc": 0.5, "val_loss": 9.0}, {"epoch": None, "val_acc": -1.0})  # the first epoch
+    assert improves({"val_acc": 0.5, "val_loss": 9.0}, None)  # the first epoch
+
+
+def test_selection_is_derived_from_the_history():
+    from drsn_fd.train.loop import select
+
+    rows = [{"epoch": 1, "val_acc": 0.9, "val_loss": 0.3}, {"epoch": 2, "val_acc": 1.0, "val_loss": 0.2},
+            {"epoch": 3, "val_acc": 1.0, "val_loss": 0.1}, {"epoch": 4, "val_acc": 1.0, "val_loss": 0.1}]
+    assert select(rows) == {"epoch": 3, "val_acc": 1.0, "val_loss": 0.1}
+    assert select(rows[:2])["epoch"] == 2 and select([]) is None

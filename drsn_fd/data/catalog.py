@@ -7,7 +7,10 @@ normal baselines (97-100) were recorded at 48 kHz.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from drsn_fd.errors import ConfigError
 
 RPM_BY_LOAD = {0: 1797, 1: 1772, 2: 1750, 3: 1730}
 FAULT_CODES = {"normal": "normal", "inner_race": "IR", "ball": "B", "outer_race": "OR"}
@@ -129,8 +132,27 @@ CLASS_SETS: dict[str, dict[str, list[str]]] = {
         "outer_race": ["OR007@6", "OR014@6", "OR021@6"],
     },
 }
+# the nine fault classes of `ten`: for loads or rigs without a normal record
+CLASS_SETS["faults"] = {lb: codes for lb, codes in CLASS_SETS["ten"].items() if lb != "normal"}
 
 
 def lookup(number: int) -> CatalogEntry | None:
     """The catalog row of a CWRU file number, or None."""
     return CATALOG.get(number)
+
+
+def class_map(classes: str | Mapping) -> dict[str, list[str]]:
+    """label -> class codes (or file numbers as strings) for a class-set name or mapping."""
+    if isinstance(classes, str):
+        if classes not in CLASS_SETS:
+            raise ConfigError(f"data.classes={classes!r} is unknown; allowed: "
+                              f"{', '.join(CLASS_SETS)} or a mapping label -> [codes or file numbers]")
+        return CLASS_SETS[classes]
+    if isinstance(classes, Mapping) and classes:
+        out = {}
+        for label, codes in classes.items():
+            codes = [codes] if isinstance(codes, (str, int)) else list(codes)
+            out[str(label)] = [str(c) for c in codes]
+        return out
+    raise ConfigError(f"data.classes={classes!r} must be one of {', '.join(CLASS_SETS)} "
+                      "or a mapping label -> [codes]")

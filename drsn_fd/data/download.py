@@ -6,10 +6,8 @@
     drsn-data download data=cwru data.root=DIR data.url=URL          # from a mirror
 
 Which files: exactly those the loader would take from a complete CWRU folder under the same
-`data.classes`, `data.loads`, `data.fault_end` and `data.source_fs`
-(`drsn_fd.data.sources.catalog_selection`). From where: `data.url`, by default the CWRU Bearing
-Data Center, `<data.url>/<number>.mat`; a `{number}` in `data.url` is replaced by the file
-number instead.
+data selection (`drsn_fd.data.sources.catalog_selection`). From where: `<data.url>/<number>.mat`
+(by default the CWRU Bearing Data Center); a `{number}` in `data.url` is replaced instead.
 
 Each file is fetched with the standard library (a timeout, a retry or two) into a hidden
 `.<number>.mat.part` beside its final place and renamed to `<number>.mat` only once it checks out:
@@ -28,13 +26,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import http.client
+import logging
 import os
 import socket
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +41,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from drsn_fd import __version__
 from drsn_fd.data.catalog import KNOWN_SHA256, CatalogEntry
-from drsn_fd.data.matfile import file_number, read_channel
+from drsn_fd.data.matfile import CHANNELS, file_number, read_channel
 from drsn_fd.data.sources import catalog_selection
 from drsn_fd.errors import ConfigError, DataError
 
@@ -226,8 +225,8 @@ def _settings(data: Mapping) -> tuple[Path, str, str]:
     if not os.access(root, os.W_OK | os.X_OK):
         raise DataError(f"data.root={root}: folder is not writable")
     channel = str(data.get("channel", "DE"))
-    if channel not in ("DE", "FE", "BA"):
-        raise ConfigError(f"data.channel={channel!r} is unknown; allowed: DE, FE, BA")
+    if channel not in CHANNELS:
+        raise ConfigError(f"data.channel={channel!r} is unknown; allowed: {', '.join(CHANNELS)}")
     return root, str(data.get("url") or DEFAULT_URL), channel
 
 
@@ -290,8 +289,8 @@ def _line(o: Outcome, entry: CatalogEntry) -> str:
     return f"{head} failed            {o.detail}"
 
 
-def download(data: Mapping | DictConfig) -> list[Outcome]:
-    """Fetch the CWRU files of the data config's selection into `data.root`; print one line each.
+def download(data: Mapping | DictConfig, say: Callable[[str], None] | None = None) -> list[Outcome]:
+    """Fetch the CWRU files of the data config's selection into `data.root`; `say` (default: log) one line each.
 
     Raises ConfigError / DataError (one line) on a bad config, or when any file failed.
     """
@@ -300,16 +299,16 @@ def download(data: Mapping | DictConfig) -> list[Outcome]:
     root, base, channel = _settings(data)
     chosen = catalog_selection(data)
     with _lock(root):
-        return _download(chosen, root, base, channel, data)
+        return _download(chosen, root, base, channel, data, say or logging.getLogger(__name__).info)
 
 
 def _download(chosen: list[tuple[CatalogEntry, str]], root: Path, base: str, channel: str,
-              data: Mapping) -> list[Outcome]:
+              data: Mapping, say: Callable[[str], None]) -> list[Outcome]:
     present = _present(root)
-    print(f"{len(chosen)} CWRU file(s) for data.classes={data.get('classes')}, loads={data.get('loads')}, "
+    say(f"{len(chosen)} CWRU file(s) for data.classes={data.get('classes')}, loads={data.get('loads')}, "
           f"fault_end={data.get('fault_end')}, source_fs={data.get('source_fs')}, channel {channel}; "
           f"from {file_url(base, '<number>')} "
-          f"into {root}", flush=True)
+          f"into {root}")
     outcomes: list[Outcome] = []
     for entry, label in chosen:
         try:
@@ -318,11 +317,11 @@ def _download(chosen: list[tuple[CatalogEntry, str]], root: Path, base: str, cha
             raise DataError(f"interrupted while fetching file {entry.number}; run the same command "
                             "again to resume") from None
         outcomes.append(o)
-        print(_line(o, entry), flush=True)
+        say(_line(o, entry))
     failed = [o for o in outcomes if o.status == "failed"]
     counts = {s: sum(o.status == s for o in outcomes) for s in ("downloaded", "present", "failed")}
-    print(f"{counts['downloaded']} downloaded, {counts['present']} already present, "
-          f"{counts['failed']} failed, in {root}", flush=True)
+    say(f"{counts['downloaded']} downloaded, {counts['present']} already present, "
+          f"{counts['failed']} failed, in {root}")
     if failed:
         raise DataError(f"{len(failed)} of {len(outcomes)} file(s) failed: "
                         f"{', '.join(str(o.number) for o in failed)} from {file_url(base, '<number>')} "

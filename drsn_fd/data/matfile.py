@@ -1,4 +1,11 @@
-"""Read CWRU-style `.mat` files: the channel by its key suffix, never by the file number."""
+"""Read `.mat` files: CWRU channels by their key suffix, any other layout by a key.
+
+A key is a dotted path into the file's variables and MATLAB structs: `bearing.gs` is field
+`gs` of struct `bearing` (MFPT files). `Y[Name=vibration_1].Data` picks the one element of
+struct array `Y` whose field `Name` equals `vibration_1` (text, or a number compared as a
+number), then its field `Data`; selectors may appear at any step: `run7.Y[Name=speed].Data`.
+A signal key must name a numeric 1-D array (n x 1 and 1 x n count as 1-D).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +21,7 @@ from drsn_fd.errors import DataError
 CHANNELS = ("DE", "FE", "BA")
 _KEY = re.compile(r"^X(\d+)_(DE|FE|BA)_time$")
 _RPM = re.compile(r"^X(\d+)RPM$")
+_PART = re.compile(r"([A-Za-z]\w*)(?:\[([A-Za-z]\w*)=([^\]]*)\])?")
 
 
 def file_number(path: str | Path) -> int | None:
@@ -22,16 +30,19 @@ def file_number(path: str | Path) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def load_mat(path: str | Path) -> dict:
-    """scipy.io.loadmat with one clear error for a corrupt or truncated file."""
+def load_mat(path: str | Path, **options) -> dict:
+    """scipy.io.loadmat (with `options`) with one clear error for a corrupt or truncated file."""
     try:
-        return scipy.io.loadmat(str(path))
+        return scipy.io.loadmat(str(path), **options)
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
     except PermissionError as e:
         raise DataError(f"{path}: file cannot be read ({e.strerror})") from None
     except (scipy.io.matlab.MatReadError, ValueError, TypeError, OSError, EOFError, zlib.error,
             IndexError, NotImplementedError, KeyError, AssertionError) as e:
+        if isinstance(e, NotImplementedError) and "7.3" in str(e):
+            raise DataError(f"{path}: a MATLAB v7.3 (HDF5) file, which scipy cannot read; "
+                            "save it again with save(..., '-v7')") from None
         raise DataError(f"{path}: corrupt or truncated .mat file ({type(e).__name__}: {e})") from None
 
 
@@ -78,3 +89,121 @@ def write_cwru_mat(path: str | Path, number: int, channels: dict[str, np.ndarray
             for ch, x in channels.items()}
     data[f"X{number:03d}RPM"] = np.array([[rpm]])
     scipy.io.savemat(str(path), data)
+
+
+def load_structs(path: str | Path) -> dict:
+    """The variables of a `.mat` file, structs as dicts and struct or cell arrays as lists."""
+    return load_mat(path, simplify_cells=True)
+
+
+def _parse(key: str) -> list[tuple[str, str | None, str | None]] | None:
+    parts, pos = [], 0
+    while (m := _PART.match(key, pos)) is not None:
+        parts.append(m.groups())
+        pos = m.end()
+        if pos == len(key):
+            return parts
+        if key[pos] != ".":
+            return None
+        pos += 1
+    return None
+
+
+def _show(v: object) -> str:
+    return v if isinstance(v, str) else str(v) if isinstance(v, (int, float)) else f"<{type(v).__name__}>"
+
+
+def _elements(node: object) -> list[dict] | None:
+    if isinstance(node, dict):
+        return [node]
+    if isinstance(node, list):
+        out = [_elements(x) for x in node]
+        return None if any(e is None for e in out) else [d for e in out for d in e]
+    return None
+
+
+def _matches(value: object, want: str) -> bool:
+    if isinstance(value, str):
+        return value.strip() == want.strip()
+    try:
+        return float(np.asarray(value).item()) == float(want)
+    except (TypeError, ValueError):
+        return False
+
+
+def _error(path: str | Path, what: str, key: str, msg: str) -> DataError:
+    return DataError(f"{path}: {what} {key!r} {msg}")
+
+
+def _resolve(mat: dict, path: str | Path, key: str, what: str) -> object:
+    """The value that `key` names in the variables `mat` of the file `path`."""
+    parts = _parse(key)
+    if parts is None:
+        raise _error(path, what, key, "is not a key; write a.b.c, with Y[Field=value] to pick an element "
+                                      "of struct array Y")
+    node: object = {k: v for k, v in mat.items() if not k.startswith("__")}
+    where = ""
+    for name, field, want in parts:
+        if isinstance(node, list):
+            raise _error(path, what, key, f"names nothing: {where} is a struct array of {len(node)} elements; "
+                                          f"pick one with {where}[Field=value].{name}")
+        if not isinstance(node, dict):
+            raise _error(path, what, key, f"names nothing: {where} is not a struct, so it has no field {name!r}")
+        if name not in node:
+            place = f"field {name!r} in {where}" if where else f"variable {name!r} in the file"
+            raise _error(path, what, key, f"names nothing: no {place}; there: {', '.join(node) or 'nothing'}")
+        node, where = node[name], f"{where}.{name}" if where else name
+        if field is None:
+            continue
+        elements = _elements(node)
+        if elements is None:
+            raise _error(path, what, key, f"names nothing: {where} is not a struct array, "
+                                          f"so [{field}={want}] picks nothing")
+        hits = [e for e in elements if field in e and _matches(e[field], want)]
+        if not hits:
+            seen = ", ".join(_show(e.get(field)) for e in elements)
+            raise _error(path, what, key, f"names nothing: no element of {where} has {field}={want} "
+                                          f"({field} values: {seen})")
+        if len(hits) > 1:
+            raise _error(path, what, key, f"is ambiguous: {len(hits)} elements of {where} have {field}={want}")
+        node, where = hits[0], f"{where}[{field}={want}]"
+    return node
+
+
+def _numbers(node: object, path: str | Path, key: str, what: str) -> np.ndarray:
+    if isinstance(node, dict):
+        raise _error(path, what, key, f"names a struct (fields: {', '.join(node)}), not an array")
+    if isinstance(node, list):
+        raise _error(path, what, key, f"names a struct array of {len(node)} elements, not a numeric array; "
+                                      "pick one with [Field=value]")
+    x = np.asarray(node)
+    if x.dtype.kind not in "iuf":
+        kind = "text" if isinstance(node, str) else "a cell array" if x.dtype == object else f"{x.dtype} values"
+        raise _error(path, what, key, f"holds {kind}, not numbers")
+    return np.squeeze(x).astype(np.float64)
+
+
+def read_key(path: str | Path, key: str, mat: dict | None = None) -> np.ndarray:
+    """The 1-D signal that `key` names in a `.mat` file (the syntax: this module's docstring).
+
+    `mat`: the file as `load_structs` read it, to read several keys with one load.
+    """
+    mat = load_structs(path) if mat is None else mat
+    x = _numbers(_resolve(mat, path, key, "key"), path, key, "key")
+    if x.size == 0:
+        raise _error(path, "key", key, "holds an empty array")
+    if x.ndim != 1:
+        shape = "a single number" if x.ndim == 0 else f"a {' x '.join(map(str, x.shape))} array"
+        raise _error(path, "key", key, f"holds {shape}, not a 1-D signal (n x 1 or 1 x n)")
+    if not np.all(np.isfinite(x)):
+        raise _error(path, "key", key, "holds NaN or infinite values")
+    return x
+
+
+def read_rate(path: str | Path, key: str, mat: dict | None = None) -> int:
+    """The sampling rate (Hz, rounded to a whole number) that `key` names in a `.mat` file."""
+    mat = load_structs(path) if mat is None else mat
+    x = _numbers(_resolve(mat, path, key, "fs_key"), path, key, "fs_key")
+    if x.size != 1 or not np.isfinite(x).all() or x.item() < 1:
+        raise _error(path, "fs_key", key, "does not hold one positive sampling rate in Hz")
+    return int(round(x.item()))

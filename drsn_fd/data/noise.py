@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Mapping
 
 import torch
 
-KINDS = ("gaussian", "laplacian", "pink", "none")
+KINDS = ("gaussian", "laplacian", "pink", "impulsive", "student_t", "none")
+NOISE_DEFAULTS = {"impulse_rate": 0.01, "impulse_ratio": 100.0, "dof": 3.0}
 
 
 def _canonical(part: object) -> object:
@@ -35,9 +37,47 @@ def generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
     return torch.Generator(device=device).manual_seed(seed)
 
 
+def check_noise_params(params: Mapping) -> None:
+    """ValueError naming the key if impulse_rate, impulse_ratio or dof (where present) is out of range."""
+    rules = {"impulse_rate": (lambda v: 0 < v < 1, "a number in the open interval (0, 1): impulses per sample"),
+             "impulse_ratio": (lambda v: v > 0, "a finite number > 0: impulse variance / background variance"),
+             "dof": (lambda v: v > 2, "a finite number > 2: Student-t degrees of freedom")}
+    for key, (ok, allowed) in rules.items():
+        if key not in params:
+            continue
+        v = params[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not ok(v):
+            raise ValueError(f"noise.{key}={v!r} is not allowed; it must be {allowed}")
+
+
+def _params(params: Mapping | None) -> dict:
+    out = {k: (params or {}).get(k, d) for k, d in NOISE_DEFAULTS.items()}
+    check_noise_params(out)
+    return {k: float(v) for k, v in out.items()}
+
+
+def impulsive(shape: tuple[int, ...], gen: torch.Generator, device: torch.device | str = "cpu",
+              rate: float = 0.01, ratio: float = 100.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(Bernoulli-Gaussian noise, its impulse mask): N(0, 1), plus N(0, ratio) where the mask is set."""
+    mask = torch.rand(shape, generator=gen, device=device) < rate
+    noise = torch.randn(shape, generator=gen, device=device)
+    return noise + mask * (math.sqrt(ratio) * torch.randn(shape, generator=gen, device=device)), mask
+
+
+def student_t(shape: tuple[int, ...], gen: torch.Generator, device: torch.device | str = "cpu",
+              dof: float = 3.0) -> torch.Tensor:
+    """Student-t noise: z / sqrt(chi2(dof) / dof), with chi2(dof) = 2 Gamma(dof / 2) drawn from `gen`."""
+    z = torch.randn(shape, generator=gen, device=device)
+    g = torch._standard_gamma(torch.full(shape, dof / 2, device=device), generator=gen)
+    return z * (dof / (2 * g)).sqrt()
+
+
 def unit_noise(shape: tuple[int, ...], kind: str, gen: torch.Generator,
-               device: torch.device | str = "cpu") -> torch.Tensor:
-    """Noise of the given kind (any scale): the last axis is time."""
+               device: torch.device | str = "cpu", params: Mapping | None = None) -> torch.Tensor:
+    """Noise of the given kind (any scale): the last axis is time.
+
+    `params` may hold impulse_rate, impulse_ratio (impulsive) and dof (student_t); see NOISE_DEFAULTS.
+    """
     if kind == "gaussian":
         return torch.randn(shape, generator=gen, device=device)
     if kind == "laplacian":  # the difference of two unit exponentials is Laplace(0, 1)
@@ -52,17 +92,24 @@ def unit_noise(shape: tuple[int, ...], kind: str, gen: torch.Generator,
         scale = f.rsqrt()
         scale[0] = 0.0
         return torch.fft.irfft(spec * scale, n=n, dim=-1)
+    if kind == "impulsive":
+        p = _params(params)
+        return impulsive(shape, gen, device, p["impulse_rate"], p["impulse_ratio"])[0]
+    if kind == "student_t":
+        return student_t(shape, gen, device, _params(params)["dof"])
     raise ValueError(f"unknown noise kind {kind!r}; allowed: {', '.join(KINDS)}")
 
 
-def add_noise(x: torch.Tensor, snr_db: float | torch.Tensor, kind: str, gen: torch.Generator) -> torch.Tensor:
+def add_noise(x: torch.Tensor, snr_db: float | torch.Tensor, kind: str, gen: torch.Generator,
+              params: Mapping | None = None) -> torch.Tensor:
     """x + noise whose power over each window is exactly P_signal(x) / 10^(snr_db/10).
 
     `snr_db` is a number, or a tensor of one SNR per window shaped like x[..., :1].
+    `params` holds the parameters of the impulsive and student_t kinds (see unit_noise).
     """
     if kind == "none" or snr_db is None:
         return x
-    noise = unit_noise(tuple(x.shape), kind, gen, x.device)
+    noise = unit_noise(tuple(x.shape), kind, gen, x.device, params)
     p_signal = x.pow(2).mean(-1, keepdim=True)
     p_noise = noise.pow(2).mean(-1, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
     target = p_signal * 10 ** (-snr_db / 10)

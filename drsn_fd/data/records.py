@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,11 +20,11 @@ class Record:
     load: int | None = None
     rpm: float | None = None
     number: int | None = None
-    meta: dict = field(default_factory=dict)
+    group: str | None = None  # a manifest's group (bearing, run); None for catalog records
 
     def summary(self) -> dict:
         return {
             "file": self.file, "label": self.label, "number": self.number, "load": self.load,
             "rpm": self.rpm, "fs_in": self.fs_in, "fs": self.fs, "channel": self.channel,
-            "samples": int(len(self.signal)),
+            "group": self.group, "samples": int(len(self.signal)),
         }

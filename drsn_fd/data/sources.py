@@ -7,32 +7,17 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from drsn_fd.data.catalog import CATALOG, CLASS_SETS, CatalogEntry, lookup
-from drsn_fd.data.matfile import file_number, read_channel
+from drsn_fd.data.catalog import CATALOG, CatalogEntry, class_map, lookup
+from drsn_fd.data.matfile import file_number, load_structs, read_channel, read_key, read_rate
 from drsn_fd.data.records import Record
 from drsn_fd.data.resample import resample
 from drsn_fd.data.simulated import ensure_simulated
 from drsn_fd.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
-
-
-def class_map(classes: str | Mapping) -> dict[str, list[str]]:
-    """label -> class codes (or file numbers as strings) for a class-set name or mapping."""
-    if isinstance(classes, str):
-        if classes not in CLASS_SETS:
-            raise ConfigError(f"data.classes={classes!r} is unknown; allowed: "
-                              f"{', '.join(CLASS_SETS)} or a mapping label -> [codes or file numbers]")
-        return CLASS_SETS[classes]
-    if isinstance(classes, Mapping) and classes:
-        out = {}
-        for label, codes in classes.items():
-            codes = [codes] if isinstance(codes, (str, int)) else list(codes)
-            out[str(label)] = [str(c) for c in codes]
-        return out
-    raise ConfigError(f"data.classes={classes!r} must be 'ten', 'four' or a mapping label -> [codes]")
 
 
 def _mat_files(root: Path) -> list[Path]:
@@ -51,19 +36,24 @@ def _mat_files(root: Path) -> list[Path]:
     return files
 
 
-def _to_record(path: Path, label: str, fs_in: int, cfg: Mapping, number: int | None = None,
-               load: int | None = None, rpm: float | None = None) -> Record:
-    x, rpm_measured = read_channel(path, cfg["channel"], number)
+def _to_record(x: np.ndarray, path: Path, label: str, fs_in: int, cfg: Mapping, channel: str, **meta) -> Record:
+    """The record of signal `x`, taken at `fs_in`, resampled to data.fs."""
     fs = int(cfg["fs"])
-    y = resample(x, fs_in, fs).astype("float32")
-    return Record(y, label, str(path), fs, int(fs_in), cfg["channel"], load,
-                  rpm_measured or rpm, number)
+    y = resample(x, int(fs_in), fs).astype("float32")
+    return Record(y, label, str(path), fs, int(fs_in), channel, **meta)
+
+
+def _loads(cfg: Mapping) -> set[int] | None:
+    """The loads to read: data.loads and data.test_loads (None: every load)."""
+    if cfg.get("loads") is None:
+        return None
+    return {int(v) for v in cfg["loads"]} | {int(v) for v in cfg.get("test_loads") or []}
 
 
 def _chooser(cfg: Mapping) -> tuple[dict[str, list[str]], Callable[[CatalogEntry], str | None], str]:
     """(class map, catalog entry -> its label or None when the selection leaves it out, the filters in words)."""
     cmap = class_map(cfg["classes"])
-    loads = None if cfg.get("loads") is None else {int(v) for v in cfg["loads"]}
+    loads = _loads(cfg)
     fault_end = cfg.get("fault_end", "DE")
     source_fs = cfg.get("source_fs")
     wanted: dict[str, str] = {code: label for label, codes in cmap.items() for code in codes}
@@ -94,7 +84,8 @@ def catalog_selection(cfg: Mapping) -> list[tuple[CatalogEntry, str]]:
     The same choice `catalog_records` makes from a folder, made from the catalog alone: what a
     complete CWRU folder would give (`drsn-data download` fetches these).
     """
-    cmap, choose, filters = _chooser(cfg)
+    # Without a folder there is no rate to find: source_fs=null takes the standard 12 kHz faults.
+    cmap, choose, filters = _chooser({**cfg, "source_fs": cfg.get("source_fs") or 12000})
     chosen = [(e, lb) for e in CATALOG.values() if (lb := choose(e)) is not None]
     missing = _missing(cmap, {lb for _, lb in chosen})
     if missing:
@@ -104,8 +95,29 @@ def catalog_selection(cfg: Mapping) -> list[tuple[CatalogEntry, str]]:
     return sorted(chosen, key=lambda c: (order[c[1]], c[0].number))
 
 
+def _one_rate(chosen: list[tuple[Path, CatalogEntry, str]], cmap: Mapping[str, list[str]], root: Path) -> None:
+    """Refuse a class whose fault files in the folder are at both 12 and 48 kHz (data.source_fs=null)."""
+    explicit = {c for codes in cmap.values() for c in codes}
+    rates: dict[str, dict[int, list[int]]] = {}
+    for _, e, lb in chosen:
+        if e.fault != "normal" and str(e.number) not in explicit:
+            rates.setdefault(lb, {}).setdefault(e.fs_hz, []).append(e.number)
+    both = [lb for lb, by_fs in rates.items() if len(by_fs) > 1]
+    if both:
+        per_fs: dict[int, list[int]] = {}
+        for lb in both:
+            for fs, nums in rates[lb].items():
+                per_fs.setdefault(fs, []).extend(nums)
+        listing = "; ".join(f"{fs // 1000} kHz: {', '.join(map(str, sorted(n)))}" for fs, n in sorted(per_fs.items()))
+        raise DataError(f"data.root={root}: class(es) {', '.join(both)} are in this folder at both rates "
+                        f"({listing}); choose one with data.source_fs=12000 or data.source_fs=48000")
+
+
 def catalog_records(cfg: Mapping, root: Path) -> list[Record]:
-    """Records of the CWRU files in `root`, identified by file number through the catalog."""
+    """Records of the CWRU files in `root`, identified by file number through the catalog.
+
+    With data.source_fs=null each class is read at the one rate the folder holds it at.
+    """
     cmap, choose, filters = _chooser(cfg)
     chosen: list[tuple[Path, CatalogEntry, str]] = []
     seen: set[int] = set()
@@ -125,54 +137,145 @@ def catalog_records(cfg: Mapping, root: Path) -> list[Record]:
         raise DataError(f"data.root={root}: no file for class(es) {', '.join(missing)} with {filters}")
     order = {lb: i for i, lb in enumerate(cmap)}
     chosen.sort(key=lambda c: (order[c[2]], c[1].number))
-    return [_to_record(p, lb, e.fs_hz, cfg, e.number, e.load_hp, e.rpm) for p, e, lb in chosen]
+    if not cfg.get("source_fs"):
+        _one_rate(chosen, cmap, root)
+    records = []
+    for p, e, lb in chosen:
+        x, rpm = read_channel(p, cfg["channel"], e.number)
+        records.append(_to_record(x, p, lb, e.fs_hz, cfg, cfg["channel"], load=e.load_hp,
+                                  rpm=rpm or e.rpm, number=e.number))
+    return records
+
+
+_COLUMNS = "file,label[,fs,load,key,fs_key,group]"
+
+
+def _cell(row: pd.Series, col: str) -> str | None:
+    v = row.get(col)
+    return None if v is None or pd.isna(v) or not str(v).strip() else str(v).strip()
+
+
+def _number(row: pd.Series, col: str, where: str) -> float | None:
+    v = _cell(row, col)
+    try:
+        return None if v is None else float(v)
+    except ValueError:
+        raise DataError(f"{where}: {col} {v!r} is not a number") from None
+
+
+def _manifest_record(row: pd.Series, path: Path, cfg: Mapping, where: str) -> Record:
+    """One row's record: the signal at `key` (else the CWRU channel), taken at `fs` (else at `fs_key`)."""
+    label, key, fs_key, fs = _cell(row, "label"), _cell(row, "key"), _cell(row, "fs_key"), _number(row, "fs", where)
+    if label is None:
+        raise DataError(f"{where} has no label")
+    if fs is None and fs_key is None:
+        raise DataError(f"{where} has no fs; add an fs column (or an fs_key column: the rate's key in the file) "
+                        "so every record is used at the rate it was taken at")
+    load = _number(row, "load", where)
+    mat = load_structs(path) if key or fs_key else None
+    if key:
+        x, rpm, channel = read_key(path, key, mat), None, key
+    else:
+        (x, rpm), channel = read_channel(path, cfg["channel"], file_number(path)), cfg["channel"]
+    fs_in = int(fs) if fs is not None else read_rate(path, fs_key, mat)
+    return _to_record(x, path, label, fs_in, cfg, channel, load=None if load is None else int(load), rpm=rpm,
+                      number=file_number(path), group=_cell(row, "group"))
 
 
 def manifest_records(cfg: Mapping, manifest: Path) -> list[Record]:
-    """Records described by a user's manifest CSV with columns file,label[,fs,load]."""
+    """Records described by a user's manifest CSV with columns file,label[,fs,load,key,fs_key,group].
+
+    `key` names the signal inside the file (syntax: `drsn_fd.data.matfile`); without it the CWRU
+    channel rule (data.channel) applies. `fs_key` names the rate inside the file where `fs` is empty.
+    `group` (a bearing, a run) is what data.test_groups picks.
+    """
     if not manifest.is_file():
         raise DataError(f"data.manifest={manifest}: file not found")
     try:
-        df = pd.read_csv(manifest)
+        df = pd.read_csv(manifest, dtype={c: str for c in ("file", "label", "key", "fs_key", "group")})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise DataError(f"data.manifest={manifest}: not a readable CSV ({e})") from None
     for col in ("file", "label"):
         if col not in df.columns:
-            raise DataError(f"data.manifest={manifest}: no '{col}' column (need file,label[,fs,load])")
-    loads = None if cfg.get("loads") is None else {int(v) for v in cfg["loads"]}
+            raise DataError(f"data.manifest={manifest}: no '{col}' column (need {_COLUMNS})")
+    loads = _loads(cfg)
     records = []
     for i, row in df.iterrows():
         path = Path(str(row["file"]))
         path = path if path.is_absolute() else manifest.parent / path
-        load = int(row["load"]) if "load" in df.columns and pd.notna(row["load"]) else None
-        if loads is not None and load is not None and load not in loads:
+        where = f"data.manifest={manifest}: row {i + 2} ({path.name})"
+        load = _number(row, "load", where)
+        if loads is not None and load is not None and int(load) not in loads:
             continue
-        if "fs" in df.columns and pd.notna(row["fs"]):
-            fs_in = int(row["fs"])
-        else:
-            raise DataError(f"data.manifest={manifest}: row {i + 2} ({path.name}) has no fs; "
-                            "add an fs column so every record is used at the rate it was taken at")
-        records.append(_to_record(path, str(row["label"]), fs_in, cfg, file_number(path), load))
+        records.append(_manifest_record(row, path, cfg, where))
     if not records:
         raise DataError(f"data.manifest={manifest}: no row left after selecting loads={sorted(loads or [])}")
     return records
 
 
+def _refuse_gaps(records: Sequence[Record], on_side: Callable[[Record], bool], setting: str, place: str,
+                 where: str) -> None:
+    have = {r.label for r in records if on_side(r)}
+    missing = [c for c in labels_in_order(records) if c not in have]
+    if missing:
+        hint = "data.classes=faults or a mapping" if "normal" in missing else "a data.classes mapping"
+        raise DataError(f"{setting}: no record of class(es) {', '.join(missing)} {place} in {where}; "
+                        f"leave them out with {hint}")
+
+
+def _at_loads(loads: Sequence[int]) -> str:
+    return f"at load{'s' if len(loads) > 1 else ''} {', '.join(map(str, loads))} hp"
+
+
+def check_domains(records: Sequence[Record], cfg: Mapping) -> None:
+    """Refuse a cross-load or grouped split that leaves a class out of its training or its test side.
+
+    Training: the records of data.loads (null: of every load but the test loads) and of the groups
+    not in data.test_groups; test: those of data.test_loads and of data.test_groups.
+    """
+    where = str(cfg.get("manifest") or cfg.get("root") or "the simulated set")
+    if cfg.get("test_loads") is not None:
+        test = sorted({int(v) for v in cfg["test_loads"]})
+        setting = f"data.test_loads={test}"
+        if (bad := next((r for r in records if r.load is None), None)) is not None:
+            raise DataError(f"{setting}: {bad.file} has no load; give every manifest row a load")
+        train = None if cfg.get("loads") is None else sorted({int(v) for v in cfg["loads"]})
+        _refuse_gaps(records, (lambda r: r.load not in test) if train is None else (lambda r: r.load in train),
+                     f"data.loads={train if train is not None else 'null'}",
+                     "outside the test loads" if train is None else _at_loads(train), where)
+        _refuse_gaps(records, lambda r: r.load in test, setting, _at_loads(test), where)
+    if cfg.get("test_groups") is not None:
+        test_g = [str(g) for g in cfg["test_groups"]]
+        setting = f"data.test_groups=[{', '.join(test_g)}]"
+        if (bad := next((r for r in records if r.group is None), None)) is not None:
+            raise DataError(f"{setting}: {bad.file} has no group; give the manifest (data.manifest) a group column")
+        groups = list(dict.fromkeys(r.group for r in records))
+        if unknown := [g for g in test_g if g not in groups]:
+            raise DataError(f"{setting}: no record of group(s) {', '.join(unknown)} in {where}; "
+                            f"groups there: {', '.join(groups)}")
+        _refuse_gaps(records, lambda r: r.group not in test_g, setting, "in the training groups", where)
+        _refuse_gaps(records, lambda r: r.group in test_g, setting, "in the test groups", where)
+
+
 def load_records(cfg: Mapping) -> list[Record]:
-    """The records the data config asks for, each resampled to data.fs."""
+    """The records the data config asks for (of data.loads and data.test_loads), each resampled to data.fs."""
     source = cfg["source"]
     if source == "simulated":
         sim = cfg.get("simulated") or {}
         root = ensure_simulated(sim.get("cache_dir"), int(sim.get("seed", 0)), float(sim.get("seconds", 10.0)))
-        return catalog_records(cfg, root)
-    if source == "cwru":
+        records = catalog_records(cfg, root)
+    elif source == "cwru":
         if cfg.get("manifest"):
-            return manifest_records(cfg, Path(str(cfg["manifest"])).expanduser())
-        if not cfg.get("root"):
+            records = manifest_records(cfg, Path(str(cfg["manifest"])).expanduser())
+        elif not cfg.get("root"):
             raise ConfigError("data.root is not set: point it at a folder of CWRU .mat files "
                               "(data.root=/path/to/cwru) or use data=simulated")
-        return catalog_records(cfg, Path(str(cfg["root"])).expanduser())
-    raise ConfigError(f"data.source={source!r} is unknown; allowed: cwru, simulated")
+        else:
+            records = catalog_records(cfg, Path(str(cfg["root"])).expanduser())
+    else:
+        raise ConfigError(f"data.source={source!r} is unknown; allowed: cwru, simulated")
+    check_domains(records, cfg)
+    return records
 
 
 def labels_in_order(records: Sequence[Record]) -> list[str]:

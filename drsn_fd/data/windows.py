@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,7 +31,6 @@ class WindowSet:
     records: list[Record]
     window: int
     fs: int
-    info: dict = field(default_factory=dict)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Windows per class and split."""

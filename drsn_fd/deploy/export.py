@@ -17,9 +17,9 @@ from pathlib import Path
 
 import torch
 
-from drsn_fd.deploy.model import load_model
 from drsn_fd.errors import ConfigError, DrsnError
 from drsn_fd.io import write_text
+from drsn_fd.models.checkpoint import load_model
 
 FORMATS = {"torchscript": ".torchscript.pt", "onnx": ".onnx"}
 INPUT, OUTPUT = "windows", "logits"

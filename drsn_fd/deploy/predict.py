@@ -27,9 +27,9 @@ from drsn_fd.data.matfile import file_number, read_channel
 from drsn_fd.data.normalize import normalize
 from drsn_fd.data.resample import resample
 from drsn_fd.data.split import make_windows, window_starts
-from drsn_fd.deploy.model import load_model
 from drsn_fd.errors import ConfigError, DataError
 from drsn_fd.io import write_text
+from drsn_fd.models.checkpoint import load_model
 
 log = logging.getLogger(__name__)
 

@@ -24,13 +24,14 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from drsn_fd.data.pipeline import NoisyWindows, test_snr
 from drsn_fd.data.windows import build_windows
-from drsn_fd.deploy.model import load_model, shrinkage_units
 from drsn_fd.errors import ConfigError, DataError, DrsnError
 from drsn_fd.evaluate.robustness import curve_kinds
+from drsn_fd.evaluate.tensorboard import TBLogger
 from drsn_fd.io import write_text
-from drsn_fd.train.loop import NoisyWindows
-from drsn_fd.train.tblog import TBLogger
+from drsn_fd.models.checkpoint import load_model
+from drsn_fd.models.shrinkage import shrinkage_units
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +134,9 @@ def inspect_thresholds(checkpoint: str | Path, overrides: list[str] | None = Non
     data = NoisyWindows(ws, cfg, torch.device("cpu"))
     # Training draws its own test point first and NoisyWindows caches by value (0 == 0.0), so the
     # robustness point at noise.snr reuses that draw: ask in the same order to get the same windows.
-    data.fixed("test", cfg.noise.kind, cfg.noise.snr if cfg.noise.kind != "none" else None)
+    data.fixed("test", cfg.noise.kind, test_snr(cfg.noise))
     batch = int(cfg.trainer.eval_batch_size)
-    tb = TBLogger(out / "tb", cfg)
+    tb = TBLogger(out / "tb", bool(cfg.logger.histograms))
     rows, accuracy = [], []
     try:
         for kind in curve_kinds(cfg):

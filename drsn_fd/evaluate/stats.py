@@ -1,13 +1,15 @@
-"""Tables of a sweep: one row per run, groups over seeds, and paired DRSN - ResNet differences.
+"""Tables of a sweep: one row per run, groups over seeds, and paired DRSN - baseline differences.
 
 A group is model x data x noise kind x training SNR x protocol (and the test SNR, which is the
 training SNR under the matched protocol). Pairs share seed, data (name, classes, window), noise
 kind, training SNR, protocol and test SNR: the two models were scored on the very same windows.
+Each DRSN model is paired with every baseline of the sweep: resnet, and the se_resnet control.
 """
 
 from __future__ import annotations
 
 import inspect
+import itertools
 import math
 
 import numpy as np
@@ -17,7 +19,8 @@ from scipy import stats
 from drsn_fd.evaluate.collect import Run
 
 BASELINE = "resnet"
-MODEL_ORDER = ["convnet", "resnet", "wdcnn", "drsn_cs", "drsn_cw"]
+BASELINES = (BASELINE, "se_resnet")  # se_resnet: the same attention subnetwork, scaling instead of thresholding
+MODEL_ORDER = ["convnet", "resnet", "se_resnet", "wdcnn", "drsn_cs", "drsn_cw"]
 PROTOCOL_ORDER = ["matched", "mismatched", "clean-to-noisy", "mixed", "clean"]
 CONDITION = ["data", "noise", "protocol", "train_snr"]  # what a model was trained on
 GROUP_KEYS = ["data", "model", "noise", "protocol", "train_snr", "test_snr"]
@@ -48,7 +51,7 @@ def snr_order(label: str) -> float:
 
 
 def is_drsn(model: str) -> bool:
-    """Models compared against the ResNet baseline: drsn_cw, drsn_cs and any other drsn*."""
+    """Models compared against the baselines: drsn_cw, drsn_cs and any other drsn*."""
     return model.startswith("drsn")
 
 
@@ -154,18 +157,20 @@ def bootstrap_interval(d: np.ndarray) -> tuple[float, float]:
 
 
 def paired_table(table: pd.DataFrame, keys: list[str] = PAIR_KEYS, value: str = "acc",
-                 baseline: str = BASELINE) -> pd.DataFrame:
-    """Each DRSN model against the baseline on the runs that share `keys` and seed.
+                 baselines: tuple[str, ...] = BASELINES) -> pd.DataFrame:
+    """Each DRSN model against each baseline present, on the runs that share `keys` and seed.
 
-    `diff_*` and the intervals are DRSN - baseline in the units of `value` (accuracy: 0..1).
+    One row per DRSN model, baseline and key; `diff_*` and the intervals are DRSN - baseline in
+    the units of `value` (accuracy: 0..1).
     """
     cols = ["model", "baseline", *keys, "n_pairs", "diff_mean", "t_low", "t_high", "boot_low",
             "boot_high", "drsn_better", "baseline_better", "ties"]
     on = [*keys, "seed"]
     single = table[~table.duplicated(["model", *on], keep=False)]
-    base = single[single["model"] == baseline]
     rows = []
-    for model in order_models(m for m in single["model"].unique() if is_drsn(m)):
+    for model, baseline in itertools.product(order_models(m for m in single["model"].unique() if is_drsn(m)),
+                                             baselines):
+        base = single[single["model"] == baseline]
         pairs = single[single["model"] == model].merge(base, on=on, suffixes=("", "_base"))
         for key, g in pairs.groupby(keys, sort=False, dropna=False):
             key = key if isinstance(key, tuple) else (key,)
@@ -189,31 +194,31 @@ def curve_means(curves: pd.DataFrame) -> pd.DataFrame:
 
 
 def curve_pairs(curves: pd.DataFrame) -> pd.DataFrame:
-    """Paired DRSN - ResNet differences along the robustness curves (noisy points only)."""
+    """Paired DRSN - baseline differences along the robustness curves (noisy points only)."""
     noisy = curves[curves["curve_snr"].notna()]
     per_seed = noisy.groupby([*CURVE_KEYS, "model", "seed"], sort=False)["acc"].mean().reset_index()
     return paired_table(per_seed, keys=CURVE_KEYS)
 
 
 def order_models(models) -> list[str]:
-    """The fixed model order (convnet, resnet, wdcnn, drsn_cs, drsn_cw), then others by name."""
+    """The fixed model order (convnet, resnet, se_resnet, wdcnn, drsn_cs, drsn_cw), then others by name."""
     models = set(models)
     return [m for m in MODEL_ORDER if m in models] + sorted(models - set(MODEL_ORDER))
 
 
 def sort_table(t: pd.DataFrame) -> pd.DataFrame:
-    """Sort by data, noise, protocol, training SNR, test SNR, curve point, then model."""
+    """Sort by data, noise, protocol, training SNR, test SNR, curve point, model, then baseline."""
     if t.empty:
         return t.reset_index(drop=True)
     key_cols = [c for c in ["data", "noise", "protocol", "train_snr", "test_snr", "curve_kind",
-                            "curve_snr", "model", "seed"] if c in t.columns]
+                            "curve_snr", "model", "baseline", "seed"] if c in t.columns]
 
     def key(col: pd.Series) -> pd.Series:
         if col.name in ("train_snr", "test_snr"):
             return col.map(snr_order)
         if col.name == "protocol":
             return col.map(lambda p: PROTOCOL_ORDER.index(p) if p in PROTOCOL_ORDER else 99)
-        if col.name == "model":
+        if col.name in ("model", "baseline"):
             order = order_models(col.unique())
             return col.map(order.index)
         return col

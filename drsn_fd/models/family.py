@@ -1,4 +1,4 @@
-"""The DRSN family of Table II (Zhao et al. 2020): convnet, resnet, drsn_cs, drsn_cw."""
+"""The DRSN family of Table II (Zhao et al. 2020): convnet, resnet, drsn_cs, drsn_cw, and se_resnet."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from drsn_fd.models.registry import register_model
-from drsn_fd.models.shrinkage import Shrinkage
+from drsn_fd.models.shrinkage import ChannelAttention, Scaling
 from drsn_fd.models.units import Unit
 
 
 class ShrinkageNet(nn.Module):
-    """Stem Conv(1->4w, k3, s2), three stages of 4w/8w/16w channels, BN-ReLU-GAP-linear head."""
+    """Stem Conv(1->4w, k3, s2), three stages of 4w/8w/16w channels, BN-ReLU-GAP-linear head.
+
+    `shrink`: None, "cs" or "cw" (soft thresholds), or "se" (the scaling control).
+    """
 
     def __init__(self, num_classes: int, shrink: str | None = None, shortcut: bool = True,
                  width: float = 1.0, units_per_stage: int = 4, in_channels: int = 1):
@@ -22,7 +25,10 @@ class ShrinkageNet(nn.Module):
         units, cin = [], widths[0]
         for cout in widths:
             for i in range(units_per_stage):
-                units.append(Unit(cin, cout, 2 if i == 0 else 1, shrink, shortcut))
+                unit = Unit(cin, cout, 2 if i == 0 else 1, None if shrink == "se" else shrink, shortcut)
+                if shrink == "se":
+                    unit.shrink = Scaling(cout)
+                units.append(unit)
                 cin = cout
         self.units = nn.Sequential(*units)
         self.bn = nn.BatchNorm1d(cin)
@@ -32,9 +38,12 @@ class ShrinkageNet(nn.Module):
         h = self.units(self.stem(x))
         return self.fc(F.relu(self.bn(h)).mean(-1))
 
-    def shrinkage_modules(self) -> list[Shrinkage]:
-        """The shrinkage modules in depth order (empty for ConvNet and ResNet)."""
-        return [m for m in self.modules() if isinstance(m, Shrinkage)]
+    def shrinkage_modules(self) -> list[ChannelAttention]:
+        """The shrinkage (DRSN) or scaling (se_resnet) modules in depth order; empty for ConvNet and ResNet.
+
+        Each keeps `last_alpha` when `record` is set; `last_tau` is None for scaling modules.
+        """
+        return [m for m in self.modules() if isinstance(m, ChannelAttention)]
 
 
 @register_model
@@ -59,3 +68,9 @@ def drsn_cs(num_classes: int, width: float = 1.0, units_per_stage: int = 4, **kw
 def drsn_cw(num_classes: int, width: float = 1.0, units_per_stage: int = 4, **kw) -> ShrinkageNet:
     """DRSN with channel-wise thresholds."""
     return ShrinkageNet(num_classes, "cw", True, width, units_per_stage, **kw)
+
+
+@register_model
+def se_resnet(num_classes: int, width: float = 1.0, units_per_stage: int = 4, **kw) -> ShrinkageNet:
+    """Control of drsn_cw: the same subnetwork, scaling features by alpha instead of thresholding."""
+    return ShrinkageNet(num_classes, "se", True, width, units_per_stage, **kw)

@@ -1,4 +1,7 @@
-"""The shrinkage module of Zhao et al. 2020: a learned soft threshold per sample and channel."""
+"""The shrinkage module of Zhao et al. 2020 (a learned soft threshold per sample and channel).
+
+Its control, the scaling module of se_resnet, shares the same attention subnetwork.
+"""
 
 from __future__ import annotations
 
@@ -37,11 +40,11 @@ def soft_threshold(x: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
     return x - torch.clamp(x, -tau, tau)
 
 
-class Shrinkage(nn.Module):
-    """tau = alpha * mean|x| from a small subnetwork; y = sign(x) * max(|x| - tau, 0).
+class ChannelAttention(nn.Module):
+    """The subnetwork of Zhao et al.: alpha = sigmoid(FC(ReLU(BN(FC(a))))), a = mean|x| over time.
 
-    Channel-wise (CW) learns one alpha per channel; channel-shared (CS) one per sample,
-    applied to the mean over channels of mean|x|.
+    One alpha per channel (`channel_wise`) or one per sample. Subclasses decide what alpha does;
+    with `record` set, forward keeps `last_alpha` and `last_tau` (None where there is no threshold).
     """
 
     def __init__(self, channels: int, channel_wise: bool = True):
@@ -54,19 +57,51 @@ class Shrinkage(nn.Module):
             nn.Linear(channels, channels if channel_wise else 1),
             nn.Sigmoid(),
         )
-        self.record = False  # set to keep the last alpha and tau for inspection
+        self.record = False
         self.last_alpha: torch.Tensor | None = None
         self.last_tau: torch.Tensor | None = None
 
+    def attention(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(a, alpha) for x of shape (batch, channels, time); alpha has shape (batch, C or 1)."""
+        a = x.abs().mean(-1)
+        return a, self.fc(a)
+
+    def _keep(self, alpha: torch.Tensor, tau: torch.Tensor | None) -> None:
+        if self.record:
+            self.last_alpha, self.last_tau = alpha.detach(), None if tau is None else tau.detach()
+
+
+class Shrinkage(ChannelAttention):
+    """tau = alpha * mean|x| from the subnetwork; y = sign(x) * max(|x| - tau, 0).
+
+    Channel-wise (CW) learns one alpha per channel; channel-shared (CS) one per sample,
+    applied to the mean over channels of mean|x|.
+    """
+
     def thresholds(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(alpha, tau) for x of shape (batch, channels, time); tau has shape (batch, C or 1)."""
-        a = x.abs().mean(-1)
-        alpha = self.fc(a)
+        a, alpha = self.attention(x)
         tau = alpha * (a if self.channel_wise else a.mean(1, keepdim=True))
         return alpha, tau
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         alpha, tau = self.thresholds(x)
-        if self.record:
-            self.last_alpha, self.last_tau = alpha.detach(), tau.detach()
+        self._keep(alpha, tau)
         return soft_threshold(x, tau.unsqueeze(-1))
+
+
+class Scaling(ChannelAttention):
+    """The se_resnet control: the same subnetwork (channel-wise), but y = alpha * x, no threshold."""
+
+    def __init__(self, channels: int):
+        super().__init__(channels, channel_wise=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        alpha = self.attention(x)[1]
+        self._keep(alpha, None)
+        return alpha.unsqueeze(-1) * x
+
+
+def shrinkage_units(model: nn.Module) -> list[nn.Module]:
+    """The model's shrinkage (or attention) modules in depth order; empty for a model without any."""
+    return model.shrinkage_modules() if hasattr(model, "shrinkage_modules") else []

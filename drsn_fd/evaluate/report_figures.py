@@ -1,0 +1,156 @@
+"""The figures of the sweep report: one per data set and noise kind, each drawn by `plots`."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from drsn_fd.data.noise import KINDS
+from drsn_fd.evaluate import plots
+from drsn_fd.evaluate.collect import Run
+from drsn_fd.evaluate.stats import BASELINE, CONDITION, curve_pairs, order_models, snr_order
+from drsn_fd.io import save_figure
+
+log = logging.getLogger(__name__)
+
+
+def write_figures(out: Path, runs: list[Run], table, groups, paired, curves, curve_avg) -> tuple[list[str], list[str]]:
+    """Every figure of the report, per data set and noise kind; returns (file names, problems)."""
+    written, notes = [], []
+    datasets = list(dict.fromkeys(table["data"]))
+    by_folder = {r.folder: r.metrics for r in runs if r.completed}
+    pairs_on_curves = curve_pairs(curves) if not curves.empty else pd.DataFrame()
+    for data in datasets:
+        suffix = "" if len(datasets) == 1 else "_" + _slug(data)
+        trained = _kinds(table[table["data"] == data]["noise"])
+        tested = _kinds(k for k in (curve_avg[curve_avg["data"] == data]["curve_kind"] if not curve_avg.empty
+                                    else []) if k != "clean")
+        jobs = [(f"acc_vs_snr_{k}{suffix}.png", _acc_vs_snr, (groups, data, k)) for k in trained]
+        jobs += [(f"robustness_{k}{suffix}.png", _robustness, (curve_avg, data, k)) for k in tested]
+        jobs += [(f"paired_{k}{suffix}.png", _paired, (paired, pairs_on_curves, data, k))
+                 for k in _kinds({*trained, *tested})]
+        jobs += [(f"confusion_{k}{suffix}.png", _confusion, (table, by_folder, data, k)) for k in trained]
+        for name, build, args in jobs:
+            try:
+                fig = build(*args)
+                if fig is not None:
+                    save_figure(out / name, fig)
+                    written.append(name)
+            except Exception as e:  # a figure never costs the tables; the problem is reported
+                log.warning("figure %s failed", name, exc_info=True)
+                notes.append(f"{name} could not be drawn: {type(e).__name__}: {e}")
+    return sorted(written, key=_figure_order), notes
+
+
+def _acc_vs_snr(groups, data: str, kind: str):
+    g = groups[(groups["data"] == data) & (groups["noise"] == kind) & (groups["protocol"] == "matched")]
+    if g.empty:
+        return None
+    g = g.assign(snr=g["train_snr"].map(snr_order))
+    title = (f"{data}: test accuracy vs SNR, {kind} noise, matched protocol\n"
+             f"(trained and tested at each SNR; mean ± std over {_seeds(g)})")
+    return plots.acc_vs_snr_figure(g, order_models(g["model"]), title)
+
+
+def _robustness(curve_avg, data: str, kind: str):
+    c = curve_avg[(curve_avg["data"] == data) & curve_avg["curve_kind"].isin([kind, "clean"])]
+    panels = []
+    for (noise, protocol, train), g in c.groupby(CONDITION[1:], sort=False):
+        if not (g["curve_kind"] == kind).any():
+            continue
+        mark = snr_order(train) if protocol in ("matched", "mismatched") and noise == kind else None
+        panels.append((_condition(noise, protocol, train), g, mark))
+    if not panels:
+        return None
+    title = (f"{data}: robustness to {kind} noise, test accuracy vs test SNR "
+             "(mean ± std over seeds); one panel per training condition")
+    return plots.robustness_figure(panels, order_models(c["model"]), title)
+
+
+def _paired(paired, pairs_on_curves, data: str, kind: str):
+    panels = []
+    paired = paired[paired["baseline"] == BASELINE]  # the figure shows DRSN - resnet; the tables show all
+    p = paired[(paired["data"] == data) & (paired["noise"] == kind) & (paired["protocol"] == "matched")]
+    if not p.empty:
+        panels.append(("matched protocol: trained and tested at each SNR", "SNR of training and test noise (dB)",
+                       p.assign(snr=p["train_snr"].map(snr_order))))
+    if not pairs_on_curves.empty:
+        c = pairs_on_curves[(pairs_on_curves["data"] == data) & (pairs_on_curves["curve_kind"] == kind)
+                            & (pairs_on_curves["protocol"] != "matched") & (pairs_on_curves["baseline"] == BASELINE)]
+        for (noise, protocol, train), g in c.groupby(CONDITION[1:], sort=False):
+            panels.append((_condition(noise, protocol, train) + " (robustness curve)",
+                           f"test SNR, {kind} noise (dB)", g.assign(snr=g["curve_snr"])))
+    if not panels:
+        return None
+    models = order_models(m for _, _, g in panels for m in g["model"])
+    title = (f"{data}: paired accuracy difference DRSN − ResNet, {kind} noise\n"
+             "(pairs share seed and test windows; mean with 95 % intervals)")
+    return plots.paired_figure(panels, models, title)
+
+
+def _confusion(table, by_folder: dict, data: str, kind: str):
+    t = table[(table["data"] == data) & (table["noise"] == kind)]
+    if t.empty:
+        return None
+    protocol = "matched" if (t["protocol"] == "matched").any() else t["protocol"].iloc[0]
+    t = t[t["protocol"] == protocol]
+    lowest = min(t["test_snr"], key=snr_order)
+    t = t[t["test_snr"] == lowest]
+    train = t["train_snr"].iloc[0]
+    t = t[t["train_snr"] == train]
+    panels = []
+    for model in order_models(t["model"]):
+        folders = t[t["model"] == model]["folder"]
+        best = [by_folder[f]["test"]["best"] for f in folders if "confusion" in by_folder[f]["test"]["best"]]
+        if not best:
+            continue
+        counts = np.sum([np.asarray(b["confusion"]) for b in best], axis=0)
+        classes = list(best[0].get("classes") or range(len(counts)))
+        acc = np.trace(counts) / max(counts.sum(), 1)
+        panels.append((f"{model}: {len(best)} seeds, accuracy {100 * acc:.1f} %", counts, classes))
+    if not panels:
+        return None
+    at = "clean test windows" if lowest == "clean" else f"test SNR {lowest} dB"
+    trained = "" if protocol == "matched" else f", {_condition(kind, protocol, train)}"
+    title = (f"{data}: confusion matrices at the lowest SNR, {kind} noise, {protocol} protocol{trained}, "
+             f"{at} (counts summed over seeds; colour: share of the true class)")
+    return plots.confusion_grid_figure(panels, title)
+
+
+def _seeds(g: pd.DataFrame) -> str:
+    """'n = 3 seeds', or the range where groups differ."""
+    n = sorted(set(g["n"]))
+    return f"n = {n[0]} seeds" if len(n) == 1 else f"n = {n[0]} to {n[-1]} seeds"
+
+
+def _condition(noise: str, protocol: str, train: str) -> str:
+    """A training condition in words, for panel titles."""
+    if protocol == "clean-to-noisy":
+        return "clean-to-noisy: trained clean"
+    if protocol == "clean":
+        return "trained and tested clean"
+    if protocol == "mixed":
+        return f"mixed: trained on {noise} noise, a random SNR per window in {train} dB"
+    return f"{protocol}: trained on {noise} noise at {train} dB"
+
+
+def _kinds(values) -> list[str]:
+    found = set(values)
+    return [k for k in KINDS if k in found] + sorted(found - set(KINDS))
+
+
+def _figure_order(name: str) -> tuple:
+    prefixes = ["acc_vs_snr", "robustness", "paired", "confusion"]
+    stem = name.rsplit(".", 1)[0]
+    for i, p in enumerate(prefixes):
+        if stem.startswith(p):
+            return i, stem
+    return len(prefixes), stem
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "data"

@@ -1,4 +1,4 @@
-"""Thin entry points: drsn-train (Hydra), drsn-data, drsn-report, drsn-predict, drsn-export, drsn-inspect."""
+"""The only door: drsn-train (Hydra), drsn-data, drsn-report, drsn-predict, drsn-export, drsn-inspect, drsn-evaluate."""
 
 from __future__ import annotations
 
@@ -18,6 +18,24 @@ _DOOR_PID: int | None = None  # the process that ran drsn-train; a sweep job els
 def _fail(prog: str, message: str, code: int = 2) -> None:
     print(f"{prog}: error: {message}", file=sys.stderr)
     sys.exit(code)
+
+
+def _door(prog: str, action, out: object = None):
+    """action(); a DrsnError, or an OSError on `out`, becomes one line and exit 2."""
+    try:
+        return action()
+    except DrsnError as e:
+        _fail(prog, str(e))
+    except OSError as e:
+        _fail(prog, f"{e.filename or out}: {e.strerror or e}")
+
+
+def _parser(prog: str, what: str, *examples: str) -> argparse.ArgumentParser:
+    """argparse whose --help starts with what the command does and ends with examples."""
+    p = argparse.ArgumentParser(prog=prog, epilog="examples:\n  " + "\n  ".join(examples),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.format_help = lambda usage=p.format_help: f"{what}\n\n{usage()}"
+    return p
 
 
 def _train_task(cfg) -> float | None:
@@ -85,28 +103,53 @@ def _check_group_overrides(args: list[str]) -> None:
                 _fail("drsn-train", f"{key}={v!r} is unknown; {noun}: {', '.join(choices)}")
 
 
+def _check_before_hydra(args: list[str]) -> None:
+    """Refuse an unknown group value, and a single run's bad config, before torch and the run folder."""
+    _check_group_overrides(args)
+    if os.environ.get("HYDRA_FULL_ERROR") or any(a.startswith("-") or a.lstrip("+~").startswith("sweep=") for a in args):
+        return  # a sweep, or Hydra's options (--cfg, --help, -m, ...): Hydra's way
+    from drsn_fd.validate import check_values  # no torch
+
+    try:
+        cfg = _compose(args, hydra=True)
+        if getattr(cfg.hydra.mode, "name", None) != "MULTIRUN":  # sweep=... or hydra.mode=MULTIRUN
+            check_values(cfg)
+    except DrsnError as e:
+        _fail("drsn-train", str(e))
+    except Exception:  # noqa: BLE001  what Hydra refuses, Hydra reports (without a run folder)
+        return
+
+
 def train() -> None:
-    """drsn-train [overrides]: train and test one model (or a sweep with -m)."""
+    """Train a network to tell machine faults apart in noisy vibration signals, then test it once."""
+    from importlib import import_module
+
     import hydra
+    from omegaconf import OmegaConf
 
     global _DOOR_PID
     _DOOR_PID = os.getpid()
-    _check_group_overrides(sys.argv[1:])
+    _check_before_hydra(sys.argv[1:])
+    OmegaConf.register_new_resolver(  # --help lists the registry's models: only it imports them (and torch)
+        "drsn_models", lambda: ", ".join(import_module("drsn_fd.models").list_models()), replace=True)
 
     main = hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name="train")(_train_task)
     main()
 
 
-def _compose(overrides: list[str]):
+def _compose(overrides: list[str], hydra: bool = False):
     from hydra import compose, initialize_config_module
 
     with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
-        return compose(config_name="train", overrides=overrides)
+        return compose(config_name="train", overrides=overrides, return_hydra_config=hydra)
 
 
 def data() -> None:
-    """drsn-data info|simulate|download [overrides]: look at, make or fetch the data."""
-    parser = argparse.ArgumentParser(prog="drsn-data", description=data.__doc__)
+    """Look at, make or fetch the vibration records that drsn-train reads."""
+    parser = _parser("drsn-data", data.__doc__,
+                     "drsn-data info data=cwru data.root=/path/to/cwru      # records, classes and rates it holds",
+                     "drsn-data download data=cwru data.root=/path/to/cwru  # fetch the CWRU files it lacks",
+                     "drsn-data simulate --out simulated                    # write the simulated .mat files")
     parser.add_argument("command", choices=["info", "simulate", "download"])
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data=cwru data.root=DIR")
     parser.add_argument("--out", help="simulate: folder to write the .mat files into")
@@ -136,8 +179,11 @@ def data() -> None:
 
 
 def report() -> None:
-    """drsn-report PATH [--out DIR]: tables and plots of every run under PATH."""
-    parser = argparse.ArgumentParser(prog="drsn-report", description=report.__doc__)
+    """Compare the runs of a sweep: tables, paired differences and plots of every run under PATH."""
+    parser = _parser("drsn-report", report.__doc__,
+                     "drsn-report multirun/<date>/<time>             # results.md and figures in the sweep folder",
+                     "drsn-report outputs/<date>/<time>              # one run",
+                     "drsn-report multirun/A multirun/B --out both   # several sweeps in one report")
     parser.add_argument("paths", nargs="+", type=Path, help="sweep folder(s) or run folder(s)")
     parser.add_argument("--out", type=Path, help="where to write the report (default: the first PATH)")
     args = parser.parse_args()
@@ -152,11 +198,11 @@ def report() -> None:
 
 
 def _key_values(prog: str, doc: str, keys: dict[str, str], flags: tuple[str, ...] = (),
-                passthrough: tuple[str, ...] = ()) -> tuple[dict, set, list[str]]:
+                passthrough: tuple[str, ...] = (), examples: tuple[str, ...] = ()) -> tuple[dict, set, list[str]]:
     """Parse `key=value` arguments (like Hydra overrides) and `--flags`; anything else is one line, exit 2.
 
     Returns (values of `keys`, flags given, `prefix.key=value` items whose prefix is in `passthrough`).
-    `keys` maps each key to its help text; a key ending in '!' is required.
+    `keys` maps each key to its help text; a key ending in '!' is required. --help shows `doc` first.
     """
     required = {k.rstrip("!") for k in keys if k.endswith("!")}
     names = {k.rstrip("!"): h for k, h in keys.items()}
@@ -166,11 +212,12 @@ def _key_values(prog: str, doc: str, keys: dict[str, str], flags: tuple[str, ...
     for arg in sys.argv[1:]:
         if arg in ("-h", "--help"):
             width = max(map(len, names)) + 2
-            print(f"usage: {prog} " + " ".join(f"{k}=..." if k in required else f"[{k}=...]" for k in names)
-                  + "".join(f" [{f}]" for f in flags) + "".join(f" [{p}KEY=VALUE ...]" for p in passthrough))
-            print(f"\n{doc}\n")
+            print(f"{doc}\n\nusage: {prog} " + " ".join(f"{k}=..." if k in required else f"[{k}=...]" for k in names)
+                  + "".join(f" [{f}]" for f in flags) + "".join(f" [{p}KEY=VALUE ...]" for p in passthrough) + "\n")
             for k, h in names.items():
                 print(f"  {k + '=':<{width}} {h}")
+            if examples:
+                print("\nexamples:\n  " + "\n  ".join(examples))
             sys.exit(0)
         if arg.startswith("--"):
             if arg not in flags:
@@ -194,7 +241,7 @@ def _key_values(prog: str, doc: str, keys: dict[str, str], flags: tuple[str, ...
 
 
 def predict() -> None:
-    """drsn-predict checkpoint=PATH input=FILE_OR_FOLDER: classify recordings window by window."""
+    """Classify vibration recordings window by window with a model trained by drsn-train."""
     import json
 
     args, flags, _ = _key_values("drsn-predict", predict.__doc__, {
@@ -205,59 +252,70 @@ def predict() -> None:
         "channel": "accelerometer of a .mat: DE, FE or BA (default: the checkpoint's data.channel)",
         "stride": "hop between windows in samples (default: the checkpoint's data.stride_eval)",
         "out": "write a CSV with one row per window and one probability column per class",
-    }, flags=("--json",))
+    }, flags=("--json",), examples=("drsn-predict checkpoint=RUN/checkpoints/best.pt input=recordings/",
+                                    "drsn-predict checkpoint=RUN/checkpoints/best.pt input=x.npy input_fs=12000 --json",
+                                    "drsn-predict checkpoint=RUN/checkpoints/best.pt input=118.mat out=windows.csv"))
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from drsn_fd.deploy.predict import format_text, predict_files, to_json, write_window_csv
 
-    try:
-        result = predict_files(args["checkpoint"], args["input"], args.get("input_fs"), args.get("channel"),
-                               args.get("stride"))
-        if "out" in args:
-            write_window_csv(result, args["out"])
-    except DrsnError as e:
-        _fail("drsn-predict", str(e))
-    except OSError as e:
-        _fail("drsn-predict", f"{e.filename or args.get('out')}: {e.strerror or e}")
+    result = _door("drsn-predict", lambda: predict_files(args["checkpoint"], args["input"], args.get("input_fs"),
+                                                         args.get("channel"), args.get("stride")))
+    if "out" in args:
+        _door("drsn-predict", lambda: write_window_csv(result, args["out"]), args["out"])
     print(json.dumps(to_json(result), indent=2) if "--json" in flags else format_text(result))
 
 
 def export() -> None:
-    """drsn-export checkpoint=PATH format=torchscript|onnx [out=FILE]: a model for deployment."""
+    """Export a trained model for deployment, as TorchScript or ONNX, with its metadata beside it."""
     args, _, _ = _key_values("drsn-export", export.__doc__, {
         "checkpoint!": "a drsn-train checkpoint (run/checkpoints/best.pt)",
         "format!": "torchscript | onnx",
         "out": "the file to write (default: beside the checkpoint, best.torchscript.pt or best.onnx)",
-    })
+    }, examples=("drsn-export checkpoint=RUN/checkpoints/best.pt format=torchscript",
+                 "drsn-export checkpoint=RUN/checkpoints/best.pt format=onnx out=model.onnx"))
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from drsn_fd.deploy.export import export_model
 
-    try:
-        path = export_model(args["checkpoint"], args["format"], args.get("out"))
-    except DrsnError as e:
-        _fail("drsn-export", str(e))
-    except OSError as e:
-        _fail("drsn-export", f"{e.filename or args.get('out')}: {e.strerror or e}")
+    path = _door("drsn-export", lambda: export_model(args["checkpoint"], args["format"], args.get("out")), args.get("out"))
     print(f"wrote {path} and {path.name}.json (input: normalised windows (batch, 1, window); "
           "output: class logits)")
 
 
 def inspect() -> None:
-    """drsn-inspect checkpoint=PATH [data.KEY=VALUE ...] [out=DIR]: learned thresholds vs input SNR."""
+    """Show how a DRSN's learned shrinkage thresholds follow the input SNR (tables, a plot, TensorBoard)."""
     args, _, overrides = _key_values("drsn-inspect", inspect.__doc__, {
         "checkpoint!": "a DRSN checkpoint (drsn_cs or drsn_cw) from drsn-train",
         "out": "folder for thresholds.csv, thresholds.png and tb/ (default: RUN/inspect)",
-    }, passthrough=("data.", "eval."))
+    }, passthrough=("data.", "eval."), examples=("drsn-inspect checkpoint=RUN/checkpoints/best.pt",
+                                                 "drsn-inspect checkpoint=RUN/checkpoints/best.pt eval.snrs=[-8,0,8]"))
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from drsn_fd.evaluate.inspect import inspect_thresholds
 
-    try:
-        res = inspect_thresholds(args["checkpoint"], overrides, args.get("out"))
-    except DrsnError as e:
-        _fail("drsn-inspect", str(e))
-    except OSError as e:
-        _fail("drsn-inspect", f"{e.filename or args.get('out')}: {e.strerror or e}")
+    res = _door("drsn-inspect", lambda: inspect_thresholds(args["checkpoint"], overrides, args.get("out")), args.get("out"))
     t = res["table"]
     for col in ("alpha_mean", "zero_fraction"):
         print(f"{col} per unit (rows) and input SNR in dB (columns):")
         print(t.pivot_table(index="unit", columns=["kind", "snr_db"], values=col).round(3).to_string(), "\n")
     print(f"wrote {res['csv']}, {res['figure']} and TensorBoard events in {res['tb']}")
+
+
+def evaluate() -> None:
+    """Score a trained model on the test split of any data selection (another load, data set or noise)."""
+    args, _, overrides = _key_values("drsn-evaluate", evaluate.__doc__, {
+        "checkpoint!": "a drsn-train checkpoint (run/checkpoints/best.pt)",
+        "out": "folder for metrics.json and robustness.csv (default: RUN/evaluate/<the overrides, or same-data>)",
+        "device": "where to compute: cpu (default), cuda, cuda:N, mps or auto",
+    }, passthrough=("data.", "noise.", "eval."), examples=(
+        "drsn-evaluate checkpoint=RUN/checkpoints/best.pt                      # its own test split again",
+        "drsn-evaluate checkpoint=RUN/checkpoints/best.pt data.test_loads=[1]  # the whole 1 hp records",
+        "drsn-evaluate checkpoint=RUN/checkpoints/best.pt data.source=cwru data.root=/path/to/cwru noise.snr=-8"))
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from drsn_fd.evaluate.rescore import rescore
+    from drsn_fd.train.device import pick_device
+
+    res = _door("drsn-evaluate", lambda: rescore(args["checkpoint"], overrides, args.get("out"),
+                                                 pick_device(args.get("device", "cpu"))), args.get("out"))
+    best = res["test"]["best"]
+    print(f"test accuracy {best['acc']:.4f} | macro-F1 {best['macro_f1']:.4f} | {res['data']['name']}, "
+          f"{res['split_protocol']} | {best['n']} test windows, noise {res['noise']['kind']} at {res['noise']['snr']} dB")
+    print(f"wrote {res['evaluation_dir']}: metrics.json, robustness.csv")

@@ -1,4 +1,8 @@
-"""The one config checker: every bad value is refused in one line naming the key, before any work."""
+"""The one config checker: every bad value is refused in one line naming the key, before any work.
+
+It imports no torch (drsn-train checks a config with it before torch is loaded); only the model
+name check at the end of `check_config` reads the model registry, which does.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from drsn_fd.data.catalog import class_map
 from drsn_fd.data.matfile import CHANNELS
-from drsn_fd.data.noise import KINDS, check_noise_params, check_snr
-from drsn_fd.data.normalize import NORMALIZATIONS
+from drsn_fd.data.noise_spec import KINDS, NORMALIZATIONS, check_noise_params, check_snr
 from drsn_fd.errors import ConfigError
 
 
@@ -81,6 +84,40 @@ def check_data(data: DictConfig) -> None:
         _int(data[key], f"data.{key}", 1)
     _one_of(data.normalize, "data.normalize", NORMALIZATIONS)
     _one_of(data.channel, "data.channel", CHANNELS)
+    if data.get("source") == "cwru" and data.get("root") in (None, "") and not data.get("manifest"):
+        raise ConfigError("data.root is not set: point it at a folder of CWRU .mat files "
+                          "(data.root=/path/to/cwru, or DRSN_CWRU_ROOT), give data.manifest, or use data=simulated")
+    tf = data.get("train_fraction", 1.0)
+    if isinstance(tf, bool) or not isinstance(tf, (int, float)) or not 0 < tf <= 1:
+        raise ConfigError(f"data.train_fraction={tf!r} must be a fraction in (0, 1]")
+    check_domains(data)
+
+
+def _list(data: DictConfig, key: str, of: type) -> list | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    items = _plain(value) if OmegaConf.is_list(value) else [value]
+    if not items or not all(isinstance(v, of) and not isinstance(v, bool) for v in items):
+        raise ConfigError(f"data.{key}={_plain(value)!r} must be a non-empty list of "
+                          f"{'loads in hp (integers)' if of is int else 'group names'}, or null")
+    return items
+
+
+def check_domains(data: DictConfig) -> None:
+    """The shift protocols: test loads apart from the training loads, or test groups; not both."""
+    loads, test_loads = _list(data, "loads", int), _list(data, "test_loads", int)
+    test_groups, val_groups = _list(data, "test_groups", (str, int)), _list(data, "val_groups", (str, int))
+    if test_loads is not None and test_groups is not None:
+        raise ConfigError("data.test_loads and data.test_groups are both set; choose one shift protocol")
+    if val_groups is not None and test_groups is None:
+        raise ConfigError("data.val_groups needs data.test_groups (the grouped split)")
+    if test_loads is not None and loads is not None and (both := sorted(set(loads) & set(test_loads))):
+        raise ConfigError(f"data.loads={loads} and data.test_loads={test_loads} share load(s) {both}: "
+                          "a test record would also be trained on")
+    if test_groups is not None and val_groups is not None and (both := sorted(set(map(str, test_groups))
+                                                                                & set(map(str, val_groups)))):
+        raise ConfigError(f"data.test_groups and data.val_groups share group(s) {both}")
 
 
 def check_eval(ev: DictConfig) -> None:
@@ -97,13 +134,20 @@ def check_eval(ev: DictConfig) -> None:
 
 def check_config(cfg: DictConfig) -> None:
     """Raise ConfigError naming the first bad value and what is allowed."""
+    check_values(cfg)
+    from drsn_fd.models import list_models, registry  # last: the registry imports torch
+
+    if cfg.model.name not in list_models():
+        raise registry.unknown_model(cfg.model.name)
+
+
+def check_values(cfg: DictConfig) -> None:
+    """Every check of `check_config` but the model name: no torch, so drsn-train runs it first."""
     check_noise(cfg.noise)
     check_data(cfg.data)
     _int(cfg.trainer.epochs, "trainer.epochs", 0)
     _int(cfg.trainer.batch_size, "trainer.batch_size", 2)
     _int(cfg.trainer.eval_batch_size, "trainer.eval_batch_size", 1)
+    if cfg.trainer.threads not in (None, "auto"):
+        _int(cfg.trainer.threads, "trainer.threads", 1)
     check_eval(cfg.eval)
-    from drsn_fd.models import list_models, registry  # last: the registry imports torch
-
-    if cfg.model.name not in list_models():
-        raise registry.unknown_model(cfg.model.name)

@@ -26,8 +26,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from drsn_fd.data.pipeline import NoisyWindows
+from drsn_fd.evaluate.predict import predict
 from drsn_fd.models import create_model
-from drsn_fd.train.loop import NoisyWindows, predict, run
+from drsn_fd.train.loop import run
 
 PAPER_SWEEP_RUNS = 4 * 3 * 11 * 5  # models x noise kinds x SNRs x seeds
 PAPER_EPOCHS = 100
@@ -37,7 +39,6 @@ def compose(overrides: list[str]):
     from hydra import compose as hydra_compose
     from hydra import initialize_config_module
 
-    import drsn_fd.cli  # noqa: F401  (resolvers)
 
     with initialize_config_module(config_module="drsn_fd.configs", version_base="1.3"):
         return hydra_compose(config_name="train", overrides=overrides)

@@ -171,6 +171,10 @@ def test_test_groups_are_checked(tmp_path, cfg_factory):
         load_records(data_cfg(cfg_factory, m, "data.loads=null", "++data.test_groups=[g1,g2]"))
     with pytest.raises(DataError, match=r"no record of group\(s\) g9 in \S*m\.csv; groups there: g1, g2, g3$"):
         load_records(data_cfg(cfg_factory, m, "data.loads=null", "++data.test_groups=[g9]"))
+    with pytest.raises(DataError, match=r"^data\.test_groups=\[g1\]: no record of class\(es\) b in the training"):
+        load_records(data_cfg(cfg_factory, m, "data.loads=null", "++data.test_groups=[g1]", "++data.val_groups=[g2]"))
+    with pytest.raises(DataError, match=r"^data\.val_groups=\[g7\]: no record of group\(s\) g7 in"):
+        load_records(data_cfg(cfg_factory, m, "data.loads=null", "++data.test_groups=[g1]", "++data.val_groups=[g7]"))
     m = shift_files(tmp_path, [("a", 0, ""), ("b", 0, "")])
     with pytest.raises(DataError, match=r"f0\.mat has no group; give the manifest \(data\.manifest\) a group column"):
         load_records(data_cfg(cfg_factory, m, "++data.test_groups=[g1]"))

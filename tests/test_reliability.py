@@ -286,20 +286,47 @@ def test_data_error_leaves_a_completed_run_unchanged(tmp_path):
     assert snapshot(out) == files
 
 
-def _as_nobody() -> list[str] | None:
-    """A command prefix that drops root, so that file permissions apply; None if impossible."""
+def _as_nobody(cmd: str) -> list[str] | str:
+    """A command prefix that drops root, so that file permissions apply; or why that is impossible.
+
+    As root the command must run as `nobody`: from a clone in a private (0700) folder it cannot.
+    """
     if os.geteuid() != 0:
         return []
     setpriv = shutil.which("setpriv")
-    return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"] if setpriv else None
+    if not setpriv:
+        return "running as root without setpriv: permissions cannot be tested"
+    prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    try:
+        ok = subprocess.run([*prefix, cmd, "--version"], cwd="/", capture_output=True, timeout=120,
+                            env=cli_env()).returncode == 0
+    except OSError:
+        ok = False
+    return prefix if ok else (f"user nobody cannot run {cmd} (a private folder above it?): "
+                              "permissions cannot be tested")
+
+
+def test_as_nobody_says_why_it_cannot_drop_root(tmp_path, monkeypatch):
+    script = tmp_path / "private" / "drsn-train"
+    script.parent.mkdir(mode=0o700)
+    script.write_text("#!/bin/sh\nexit 0\n")
+    script.chmod(0o755)
+    if os.geteuid() == 0 and shutil.which("setpriv"):
+        assert "nobody cannot run" in _as_nobody(str(script))
+        assert isinstance(_as_nobody("/bin/true"), list)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert "without setpriv" in _as_nobody(str(script))
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert _as_nobody(str(script)) == []
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("where", ["root", "subfolder", "file"])
 def test_unreadable_folder_or_file_is_named(where):
-    prefix = _as_nobody()
-    if prefix is None:
-        pytest.skip("running as root without setpriv: permissions cannot be tested")
+    prefix = _as_nobody(command("drsn-train"))
+    if isinstance(prefix, str):
+        pytest.skip(prefix)
     base = Path(tempfile.mkdtemp(prefix="drsn-unreadable-"))  # outside root's private tmp folders
     try:
         base.chmod(0o777)

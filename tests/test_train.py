@@ -205,3 +205,46 @@ def test_selection_is_derived_from_the_history():
             {"epoch": 3, "val_acc": 1.0, "val_loss": 0.1}, {"epoch": 4, "val_acc": 1.0, "val_loss": 0.1}]
     assert select(rows) == {"epoch": 3, "val_acc": 1.0, "val_loss": 0.1}
     assert select(rows[:2])["epoch"] == 2 and select([]) is None
+
+
+def test_hparams_name_what_a_comparison_needs_swept_keys_first(tmp_path, cfg_factory):
+    from hydra.core.hydra_config import HydraConfig
+    from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
+
+    from drsn_fd.evaluate.tensorboard import comparison_hparams, swept
+    from tests.helpers import TINY
+
+    m = run(cfg_factory("model=resnet", "trainer.epochs=1"), tmp_path)
+    # in tb/ itself, beside the curves: TensorBoard names the run by its folder (under a sweep
+    # <overrides>/seed=N/tb), not by a time-stamped subfolder
+    assert [p.name for p in (tmp_path / "tb").iterdir() if p.is_dir()] == []
+    ev = EventAccumulator(str(tmp_path / "tb")).Reload()
+    data = {tag: HParamsPluginData.FromString(c) for tag, c in ev.PluginTagToContent("hparams").items()}
+    names = [h.name for h in data["_hparams_/experiment"].experiment.hparam_infos]
+    assert names == ["model", "noise.kind", "noise.snr", "noise.train_snr", "protocol", "split_protocol", "seed",
+                     "trainer.epochs", "data"]
+    hp = data["_hparams_/session_start_info"].session_start_info.hparams
+    assert hp["model"].string_value == "resnet" and hp["noise.kind"].string_value == "gaussian"
+    assert hp["noise.snr"].number_value == 0 and hp["trainer.epochs"].number_value == 1
+    assert hp["protocol"].string_value == "matched" and hp["split_protocol"].string_value == m["split_protocol"]
+    metrics = {mi.name.tag for mi in data["_hparams_/experiment"].experiment.metric_infos}
+    assert metrics == {"hparam/test_acc", "hparam/test_acc_last", "hparam/test_macro_f1", "hparam/best_val_acc"}
+    assert ev.Scalars("hparam/test_acc")[0].value == pytest.approx(m["test"]["best"]["acc"])
+    assert ev.Scalars("hparam/best_val_acc")[0].value == pytest.approx(m["best"]["val_acc"])
+
+    # Under Hydra: the job's overrides come first, less those that do not name its folder (seed, device).
+    from hydra import compose, initialize_config_module
+
+    with initialize_config_module(config_module="drsn_fd.configs", version_base="1.3"):
+        hcfg = compose(config_name="train", overrides=[*TINY, "optim=adam", "optim.lr=0.01", "seed=3"],
+                       return_hydra_config=True)
+    assert swept() == []
+    HydraConfig.instance().set_config(hcfg)
+    try:
+        keys = swept()
+    finally:
+        HydraConfig.instance().cfg = None
+    assert ("optim.lr", "0.01") in keys and ("optim", "adam") in keys and "seed" not in dict(keys)
+    hp = comparison_hparams(hcfg, m, [("optim", "adam"), ("optim.lr", "0.01"), ("noise.snr", "0")])
+    assert list(hp)[:4] == ["optim", "optim.lr", "noise.snr", "model"]
+    assert hp["optim"] == "adam" and hp["optim.lr"] == 0.01 and hp["noise.snr"] == 0.0 and hp["seed"] == 3

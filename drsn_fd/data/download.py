@@ -1,7 +1,7 @@
 """`drsn-data download`: fetch the CWRU files that the data config selects into `data.root`.
 
-    drsn-data download data=cwru data.root=DIR                       # the ten classes at 0 hp
-    drsn-data download data=cwru data.root=DIR data.source_fs=12000  # only the 12 kHz faults
+    drsn-data download data=cwru data.root=DIR                       # the ten classes at 0 hp, 12 kHz faults
+    drsn-data download data=cwru data.root=DIR data.source_fs=48000  # the 48 kHz drive-end faults
     drsn-data download data=cwru data.root=DIR data.loads=null       # every load
     drsn-data download data=cwru data.root=DIR data.url=URL          # from a mirror
 
@@ -306,7 +306,7 @@ def _download(chosen: list[tuple[CatalogEntry, str]], root: Path, base: str, cha
               data: Mapping, say: Callable[[str], None]) -> list[Outcome]:
     present = _present(root)
     say(f"{len(chosen)} CWRU file(s) for data.classes={data.get('classes')}, loads={data.get('loads')}, "
-          f"fault_end={data.get('fault_end')}, source_fs={data.get('source_fs')}, channel {channel}; "
+          f"fault_end={data.get('fault_end')}, source_fs={data.get('source_fs') or 12000}, channel {channel}; "
           f"from {file_url(base, '<number>')} "
           f"into {root}")
     outcomes: list[Outcome] = []

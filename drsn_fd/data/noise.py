@@ -13,8 +13,10 @@ from collections.abc import Mapping
 
 import torch
 
-KINDS = ("gaussian", "laplacian", "pink", "impulsive", "student_t", "none")
-NOISE_DEFAULTS = {"impulse_rate": 0.01, "impulse_ratio": 100.0, "dof": 3.0}
+from drsn_fd.data.noise_spec import KINDS, NOISE_DEFAULTS, check_noise_params, check_snr
+
+__all__ = ["KINDS", "NOISE_DEFAULTS", "add_noise", "check_noise_params", "check_snr", "derived_seed",
+           "generator", "impulsive", "realised_snr_db", "student_t", "unit_noise"]
 
 
 def _canonical(part: object) -> object:
@@ -35,19 +37,6 @@ def derived_seed(*parts: object) -> int:
 def generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
     """A torch generator on `device` seeded with `seed`."""
     return torch.Generator(device=device).manual_seed(seed)
-
-
-def check_noise_params(params: Mapping) -> None:
-    """ValueError naming the key if impulse_rate, impulse_ratio or dof (where present) is out of range."""
-    rules = {"impulse_rate": (lambda v: 0 < v < 1, "a number in the open interval (0, 1): impulses per sample"),
-             "impulse_ratio": (lambda v: v > 0, "a finite number > 0: impulse variance / background variance"),
-             "dof": (lambda v: v > 2, "a finite number > 2: Student-t degrees of freedom")}
-    for key, (ok, allowed) in rules.items():
-        if key not in params:
-            continue
-        v = params[key]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not ok(v):
-            raise ValueError(f"noise.{key}={v!r} is not allowed; it must be {allowed}")
 
 
 def _params(params: Mapping | None) -> dict:
@@ -122,11 +111,3 @@ def realised_snr_db(clean: torch.Tensor, noisy: torch.Tensor) -> torch.Tensor:
     p_n = (noisy.double() - clean.double()).pow(2).mean(-1)
     return 10 * torch.log10(p_s / p_n)
 
-
-def check_snr(value: object, key: str) -> float:
-    """A finite SNR in dB, or a ValueError naming the key."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{key}={value!r} is not a number (SNR in dB)")
-    if not math.isfinite(float(value)):
-        raise ValueError(f"{key}={value!r} must be a finite SNR in dB")
-    return float(value)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import torch
 
-NORMALIZATIONS = ("zscore", "minmax", "none")
+from drsn_fd.data.noise_spec import NORMALIZATIONS  # the one home of the names (torch-free)
+
+__all__ = ["NORMALIZATIONS", "normalize"]
 
 
 def normalize(x: torch.Tensor, how: str = "zscore", eps: float = 1e-8) -> torch.Tensor:

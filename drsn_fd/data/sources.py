@@ -70,7 +70,7 @@ def _chooser(cfg: Mapping) -> tuple[dict[str, list[str]], Callable[[CatalogEntry
         return label
 
     filters = (f"loads={sorted(loads) if loads is not None else 'any'}, "
-               f"fault_end={fault_end}, source_fs={source_fs}")
+               f"fault_end={fault_end}, source_fs={source_fs or 'null'}")
     return cmap, choose, filters
 
 
@@ -230,8 +230,8 @@ def _at_loads(loads: Sequence[int]) -> str:
 def check_domains(records: Sequence[Record], cfg: Mapping) -> None:
     """Refuse a cross-load or grouped split that leaves a class out of its training or its test side.
 
-    Training: the records of data.loads (null: of every load but the test loads) and of the groups
-    not in data.test_groups; test: those of data.test_loads and of data.test_groups.
+    Training: the records outside data.test_loads, and those of the groups in neither
+    data.test_groups nor data.val_groups; test: those of data.test_loads and of data.test_groups.
     """
     where = str(cfg.get("manifest") or cfg.get("root") or "the simulated set")
     if cfg.get("test_loads") is not None:
@@ -239,21 +239,23 @@ def check_domains(records: Sequence[Record], cfg: Mapping) -> None:
         setting = f"data.test_loads={test}"
         if (bad := next((r for r in records if r.load is None), None)) is not None:
             raise DataError(f"{setting}: {bad.file} has no load; give every manifest row a load")
-        train = None if cfg.get("loads") is None else sorted({int(v) for v in cfg["loads"]})
-        _refuse_gaps(records, (lambda r: r.load not in test) if train is None else (lambda r: r.load in train),
-                     f"data.loads={train if train is not None else 'null'}",
-                     "outside the test loads" if train is None else _at_loads(train), where)
+        loads = None if cfg.get("loads") is None else sorted({int(v) for v in cfg["loads"]})
+        train = sorted(set(loads or []) - set(test))
+        _refuse_gaps(records, lambda r: r.load not in test, f"data.loads={loads if loads is not None else 'null'}",
+                     _at_loads(train) if train else "outside the test loads", where)
         _refuse_gaps(records, lambda r: r.load in test, setting, _at_loads(test), where)
     if cfg.get("test_groups") is not None:
         test_g = [str(g) for g in cfg["test_groups"]]
         setting = f"data.test_groups=[{', '.join(test_g)}]"
         if (bad := next((r for r in records if r.group is None), None)) is not None:
             raise DataError(f"{setting}: {bad.file} has no group; give the manifest (data.manifest) a group column")
+        val_g = [str(g) for g in cfg.get("val_groups") or []]
         groups = list(dict.fromkeys(r.group for r in records))
-        if unknown := [g for g in test_g if g not in groups]:
-            raise DataError(f"{setting}: no record of group(s) {', '.join(unknown)} in {where}; "
-                            f"groups there: {', '.join(groups)}")
-        _refuse_gaps(records, lambda r: r.group not in test_g, setting, "in the training groups", where)
+        for name, named in (("test_groups", test_g), ("val_groups", val_g)):
+            if unknown := [g for g in named if g not in groups]:
+                raise DataError(f"data.{name}=[{', '.join(named)}]: no record of group(s) {', '.join(unknown)} "
+                                f"in {where}; groups there: {', '.join(groups)}")
+        _refuse_gaps(records, lambda r: r.group not in test_g + val_g, setting, "in the training groups", where)
         _refuse_gaps(records, lambda r: r.group in test_g, setting, "in the test groups", where)
 
 

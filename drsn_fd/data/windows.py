@@ -31,6 +31,7 @@ class WindowSet:
     records: list[Record]
     window: int
     fs: int
+    protocol: str = "within-record (time split)"  # the split: within-record, cross-load or grouped
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Windows per class and split."""
@@ -38,12 +39,51 @@ class WindowSet:
                 for s, sp in self.splits.items()}
 
 
+def record_roles(records: Sequence[Record], cfg: Mapping) -> list[str]:
+    """Each record's part in the split: 'time' (train | val | test by time, the default), 'fit'
+    (train | val by time: a training record of a shift protocol), or 'train', 'val' or 'test' (the
+    whole record: groups named in data.val_groups and data.test_groups)."""
+    test_loads, test_groups = cfg.get("test_loads"), cfg.get("test_groups")
+    val_groups = {str(g) for g in cfg.get("val_groups") or []}
+    if test_loads is not None:
+        return ["test" if r.load in {int(v) for v in test_loads} else "fit" for r in records]
+    if test_groups is not None:
+        test = {str(g) for g in test_groups}
+        rest = "train" if val_groups else "fit"
+        return ["test" if r.group in test else "val" if r.group in val_groups else rest for r in records]
+    return ["time"] * len(records)
+
+
+def segments(n: int, role: str, fractions: Sequence[float], train_fraction: float = 1.0) -> dict[str, tuple[int, int]]:
+    """The [start, end) samples of each split in a record of n samples with the given role.
+
+    A 'fit' record is cut into train | val with the train and val fractions scaled to fill it.
+    `train_fraction` keeps that share of the train segment, contiguous from its start.
+    """
+    if role in ("val", "test"):
+        return {role: (0, n)}
+    if role == "train":
+        return {"train": (0, int(np.floor(n * float(train_fraction) + 1e-9)))}
+    if role == "fit":
+        f_train, f_val = fractions[0], fractions[1]
+        bounds = split_bounds(n, (f_train / (f_train + f_val), f_val / (f_train + f_val), 0.0))
+        bounds.pop("test")
+    else:
+        bounds = split_bounds(n, tuple(fractions))
+    a, b = bounds["train"]
+    bounds["train"] = (a, a + int(np.floor((b - a) * float(train_fraction) + 1e-9)))
+    return bounds
+
+
 def window_records(records: Sequence[Record], classes: list[str], window: int,
-                   fractions: Sequence[float], strides: Mapping[str, int]) -> dict[str, Split]:
-    """Split each record by time, then window each segment with its split's stride."""
+                   fractions: Sequence[float], strides: Mapping[str, int], roles: Sequence[str] | None = None,
+                   train_fraction: float = 1.0) -> dict[str, Split]:
+    """Cut each record into its split segments (by time, or whole), then window each segment with
+    its split's stride."""
     parts: dict[str, list] = {s: [] for s in SPLITS}
     for ri, rec in enumerate(records):
-        for s, (a, b) in split_bounds(len(rec.signal), tuple(fractions)).items():
+        role = roles[ri] if roles is not None else "time"
+        for s, (a, b) in segments(len(rec.signal), role, fractions, train_fraction).items():
             w = make_windows(rec.signal[a:b], window, int(strides[s]),
                              name=f"{rec.file} ({s} split, samples {a}-{b} at {rec.fs} Hz)")
             starts = a + np.arange(len(w)) * int(strides[s])
@@ -51,12 +91,23 @@ def window_records(records: Sequence[Record], classes: list[str], window: int,
     return {s: Split(*(np.concatenate([p[k] for p in ps]) for k in range(4))) for s, ps in parts.items()}
 
 
+def split_protocol(cfg: Mapping) -> str:
+    """The name of the split in words: within-record, cross-load or grouped, with its domains."""
+    if cfg.get("test_loads") is not None:
+        train = "all other loads" if cfg.get("loads") is None else ",".join(str(v) for v in cfg["loads"])
+        return f"cross-load {train} -> {','.join(str(v) for v in cfg['test_loads'])} hp"
+    if cfg.get("test_groups") is not None:
+        return f"grouped: test groups [{', '.join(str(g) for g in cfg['test_groups'])}]"
+    return "within-record (time split)"
+
+
 def build_windows(cfg: Mapping) -> WindowSet:
-    """Records -> resample -> split by time -> windows, as the data config says."""
+    """Records -> resample -> split (by time, or by load or group) -> windows, as the data config says."""
     records = load_records(cfg)
     classes = labels_in_order(records)
     strides = {"train": cfg["stride_train"], "val": cfg["stride_eval"], "test": cfg["stride_eval"]}
-    splits = window_records(records, classes, int(cfg["window"]), cfg["split"], strides)
+    splits = window_records(records, classes, int(cfg["window"]), cfg["split"], strides,
+                            record_roles(records, cfg), float(cfg.get("train_fraction") or 1.0))
     for sp in splits.values():
         sp.x = sp.x.astype(np.float32, copy=False)
-    return WindowSet(splits, classes, list(records), int(cfg["window"]), int(cfg["fs"]))
+    return WindowSet(splits, classes, list(records), int(cfg["window"]), int(cfg["fs"]), split_protocol(cfg))

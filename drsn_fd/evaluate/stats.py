@@ -1,6 +1,7 @@
 """Tables of a sweep: one row per run, groups over seeds, and paired DRSN - baseline differences.
 
-A group is model x data x noise kind x training SNR x protocol (and the test SNR, which is the
+A group is model x data (name and split: within-record, cross-load or grouped) x noise kind x
+training SNR x protocol (and the test SNR, which is the
 training SNR under the matched protocol). Pairs share seed, data (name, classes, window), noise
 kind, training SNR, protocol and test SNR: the two models were scored on the very same windows.
 Each DRSN model is paired with every baseline of the sweep: resnet, and the se_resnet control.
@@ -82,8 +83,9 @@ def run_row(r: Run) -> dict:
     kind = str(noise["kind"])
     best = m["test"]["best"]
     return {
-        "data_id": _data_id(m["data"]), "data_name": str(m["data"]["name"]),
-        "model": str(m["model"]), "noise": kind, "protocol": str(m["protocol"]),
+        "data_id": _data_id(m["data"]), "data_name": f"{m['data']['name']}, {split_of(m['data'])}{_share(m['data'])}",
+        "model": str(m["model"]), "noise": kind,
+        "protocol": str(m["protocol"]) + (" (fixed train noise)" if noise.get("fixed_train") else ""),
         "train_snr": "clean" if kind == "none" else snr_label(noise.get("train_snr")),
         "test_snr": "clean" if kind == "none" else snr_label(noise.get("snr")),
         "seed": int(m["seed"]), "acc": float(best["acc"]), "macro_f1": float(best["macro_f1"]),
@@ -226,9 +228,20 @@ def sort_table(t: pd.DataFrame) -> pd.DataFrame:
     return t.sort_values(key_cols, key=key, kind="stable").reset_index(drop=True)
 
 
+def split_of(data: dict) -> str:
+    """The run's split (within-record, cross-load or grouped); runs from before it was recorded were within-record."""
+    return str(data.get("split_protocol") or "within-record (time split)")
+
+
+def _share(data: dict) -> str:
+    """', train 10 %' where data.train_fraction kept only part of each training segment."""
+    f = data.get("train_fraction")
+    return "" if f in (None, 1, 1.0) else f", train {100 * float(f):g} %"
+
+
 def _data_id(data: dict) -> str:
     classes = data.get("classes") or []
-    return f"{data['name']}|{','.join(map(str, classes))}|{data.get('window')}"
+    return f"{data['name']}, {split_of(data)}{_share(data)}|{','.join(map(str, classes))}|{data.get('window')}"
 
 
 def _data_labels(table: pd.DataFrame) -> pd.Series:

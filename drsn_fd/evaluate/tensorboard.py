@@ -8,28 +8,44 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 
+from drsn_fd.data.pipeline import test_snr, train_snr
 from drsn_fd.evaluate.metrics import confusion_figure
 from drsn_fd.models.shrinkage import shrinkage_units
 
 
-def flat_hparams(cfg: DictConfig) -> dict:
-    """The config flattened to scalar values, for the HParams tab."""
+def _hp(value) -> int | float | str | bool:
+    """A value the HParams tab can show: numbers stay numbers, no SNR is `clean`, the rest a string."""
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    return "clean" if value is None else str(OmegaConf.to_container(value) if OmegaConf.is_config(value) else value)
+
+
+def swept() -> list[tuple[str, str]]:
+    """(key, value) of the job's Hydra overrides that name its folder (seed, device... excluded).
+
+    Under a sweep these are the keys the sweep varies; outside Hydra (tests, scripts) there are none.
+    """
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return []
+    hc = HydraConfig.get()
+    exclude = set(hc.job.config.override_dirname.exclude_keys)
+    pairs = [o.partition("=") for o in hc.overrides.task if not o.startswith("~")]
+    return [(k.lstrip("+"), v) for k, _, v in pairs if k.lstrip("+") not in exclude]
+
+
+def comparison_hparams(cfg: DictConfig, record: dict, overrides: list[tuple[str, str]] = ()) -> dict:
+    """The hyperparameters a comparison needs, the overridden (swept) keys first: TensorBoard's order."""
+    base = {"model": cfg.model.name, "noise.kind": cfg.noise.kind, "noise.snr": _hp(test_snr(cfg.noise)),
+            "noise.train_snr": _hp(train_snr(cfg.noise)), "protocol": record["protocol"],
+            "split_protocol": str(record.get("split_protocol")), "seed": int(cfg.seed),
+            "trainer.epochs": int(cfg.trainer.epochs), "data": cfg.data.name}
     out = {}
-
-    def walk(node, prefix):
-        for k, v in node.items():
-            key = f"{prefix}{k}"
-            if isinstance(v, dict):
-                walk(v, key + ".")
-            elif isinstance(v, (int, float, str, bool)):
-                out[key] = v
-            elif v is None:
-                out[key] = "null"
-            else:
-                out[key] = str(v)
-
-    walk(OmegaConf.to_container(cfg, resolve=True), "")
-    return out
+    for key, value in overrides:
+        v = OmegaConf.select(cfg, key, default=None, throw_on_resolution_failure=False)
+        out[key] = base[key] if key in base else _hp(value if v is None or OmegaConf.is_config(v) else v)
+    return {**out, **{k: v for k, v in base.items() if k not in out}}
 
 
 class TBLogger:
@@ -79,9 +95,12 @@ class TBLogger:
             self.w.add_scalar(tag, p["acc"], int(round(p["snr"] or 0)))
         self.w.add_figure("robustness/curve", curve_figure(record["robustness"], title), epochs)
         self.thresholds(model, x_test, epochs)
-        self.w.add_hparams(flat_hparams(cfg), {"hparam/test_acc": best["acc"], "hparam/best_val_acc":
-                                               (record["best"] or {}).get("val_acc", float("nan"))},
-                           run_name=".")
+        metrics = {"hparam/test_acc": best["acc"], "hparam/test_acc_last": record["test"]["last"]["acc"],
+                   "hparam/test_macro_f1": best["macro_f1"],
+                   "hparam/best_val_acc": (record["best"] or {}).get("val_acc", float("nan"))}
+        # run_name ".": beside the curves in tb/, so TensorBoard names the run by its folder (under a
+        # sweep <overrides>/seed=N/tb), not by a time stamp
+        self.w.add_hparams(comparison_hparams(cfg, record, swept()), metrics, run_name=".")
 
     def close(self) -> None:
         self.w.close()

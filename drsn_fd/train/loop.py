@@ -26,7 +26,13 @@ from drsn_fd.evaluate.tensorboard import TBLogger
 from drsn_fd.io import write_text
 from drsn_fd.models import build_model
 from drsn_fd.models.checkpoint import load_checkpoint, save_checkpoint
-from drsn_fd.train.device import pick_device, seed_everything, set_deterministic, switch
+from drsn_fd.train.device import (
+    pick_device,
+    seed_everything,
+    set_deterministic,
+    set_threads,
+    switch,
+)
 from drsn_fd.train.run_folder import RunFolder
 from drsn_fd.train.signals import StopSignals
 from drsn_fd.validate import check_config, protocol
@@ -78,8 +84,7 @@ def train(cfg: DictConfig, folder: RunFolder, stop: StopSignals, t0: float) -> N
     deterministic = bool(cfg.trainer.deterministic)
     set_deterministic(deterministic)
     seed_everything(int(cfg.seed))
-    if cfg.trainer.threads:
-        torch.set_num_threads(int(cfg.trainer.threads))
+    threads = set_threads(cfg.trainer.threads)
     device = pick_device(str(cfg.device))
     amp = switch(cfg.trainer.amp, device, deterministic) and device.type == "cuda"
     autocast = torch.autocast("cuda", torch.bfloat16) if amp else nullcontext()
@@ -95,13 +100,15 @@ def train(cfg: DictConfig, folder: RunFolder, stop: StopSignals, t0: float) -> N
     epochs, batch, eval_batch = int(cfg.trainer.epochs), int(cfg.trainer.batch_size), int(cfg.trainer.eval_batch_size)
     optimizer = instantiate(cfg.optim)(model.parameters())
     scheduler = instantiate(cfg.scheduler)(optimizer, epochs=epochs)
-    log.info("%s: %d parameters | %s | %d classes | windows train/val/test %d/%d/%d | %s | device %s",
-             cfg.model.name, n_params, cfg.data.name, len(ws.classes), n_train,
+    log.info("%s: %d parameters | %s, %s | %d classes | windows train/val/test %d/%d/%d | %s | device %s",
+             cfg.model.name, n_params, cfg.data.name, ws.protocol, len(ws.classes), n_train,
              len(ws.splits["val"].y), len(ws.splits["test"].y), record["protocol"], device)
     record.update(
-        params=n_params, device=str(device),
-        data={"name": cfg.data.name, "source": cfg.data.source, "classes": ws.classes,
+        params=n_params, device=str(device), threads=threads,
+        split_protocol=ws.protocol,
+        data={"name": cfg.data.name, "source": cfg.data.source, "split_protocol": ws.protocol, "classes": ws.classes,
               "fs": ws.fs, "window": ws.window, "split": list(cfg.data.split),
+              "train_fraction": float(cfg.data.train_fraction),
               "windows": {s: len(sp.y) for s, sp in ws.splits.items()},
               "records": [r.summary() for r in ws.records]},
         noise={"kind": cfg.noise.kind, "snr": cfg.noise.snr, "train_snr": train_snr(cfg.noise),

@@ -36,6 +36,27 @@ def test_every_model_any_window_and_width(name):
     assert model(torch.randn(3, 1, 1024)).shape == (3, 4)
 
 
+def test_every_registered_model_has_its_config_and_the_config_builds_it():
+    """configs/model/<name>.yaml exists for each registered model (and no other), names it, and its
+    _target_ is the registered factory: `build_model` makes the same network as `create_model`."""
+    from importlib.resources import files
+
+    from drsn_fd.models import build_model
+    from tests.helpers import make_cfg
+
+    yamls = sorted(p.name[:-5] for p in (files("drsn_fd.configs") / "model").iterdir() if p.name.endswith(".yaml"))
+    assert yamls == list_models()
+    for name in list_models():
+        cfg = make_cfg(f"model={name}", tiny=False).model
+        assert cfg.name == name and cfg._target_.rsplit(".", 1)[1] == name
+        torch.manual_seed(0)
+        built = build_model(cfg, 10)
+        torch.manual_seed(0)
+        made = create_model(name, 10)
+        assert type(built) is type(made)
+        assert all(torch.equal(a, b) for a, b in zip(built.state_dict().values(), made.state_dict().values(), strict=True))
+
+
 def test_unknown_model_names_the_choices():
     with pytest.raises(ConfigError, match="model='drsn_xx' is unknown; registered models: convnet"):
         create_model("drsn_xx", 10)

@@ -135,7 +135,7 @@ def test_groups_and_pairs_equal_values_computed_independently(sweep, tmp_path):
         assert len(row) == 1, (model, protocol, train, test)
         row = row.iloc[0]
         f1s = [f1_of(a, s) for a, s in zip(accs, seeds[(model, protocol, train, test)], strict=True)]
-        assert row["n"] == len(accs) and row["noise"] == "gaussian" and row["data"] == "simulated"
+        assert row["n"] == len(accs) and row["noise"] == "gaussian" and row["data"] == "simulated, within-record (time split)"
         assert row["acc_mean"] == pytest.approx(statistics.mean(accs), abs=1e-12)
         assert row["acc_std"] == pytest.approx(statistics.stdev(accs), abs=1e-12)  # ddof = 1
         assert row["macro_f1_mean"] == pytest.approx(statistics.mean(f1s), abs=1e-12)

@@ -220,15 +220,16 @@ def test_hparams_name_what_a_comparison_needs_swept_keys_first(tmp_path, cfg_fac
     assert [p.name for p in (tmp_path / "tb").iterdir() if p.is_dir()] == []
     ev = EventAccumulator(str(tmp_path / "tb")).Reload()
     data = {tag: HParamsPluginData.FromString(c) for tag, c in ev.PluginTagToContent("hparams").items()}
-    names = [h.name for h in data["_hparams_/experiment"].experiment.hparam_infos]
-    assert names == ["model", "noise.kind", "noise.snr", "noise.train_snr", "protocol", "split_protocol", "seed",
-                     "trainer.epochs", "data"]
+    # no experiment of its own: TensorBoard builds one from all runs and lists first the keys that differ
+    # (scripts/hparams_in_browser.py shows it in a browser for a 2 x 2 sweep)
+    assert "_hparams_/experiment" not in data
     hp = data["_hparams_/session_start_info"].session_start_info.hparams
+    assert set(hp) == {"model", "noise.kind", "noise.snr", "noise.train_snr", "protocol", "split_protocol", "seed",
+                       "trainer.epochs", "data"}
     assert hp["model"].string_value == "resnet" and hp["noise.kind"].string_value == "gaussian"
     assert hp["noise.snr"].number_value == 0 and hp["trainer.epochs"].number_value == 1
     assert hp["protocol"].string_value == "matched" and hp["split_protocol"].string_value == m["split_protocol"]
-    metrics = {mi.name.tag for mi in data["_hparams_/experiment"].experiment.metric_infos}
-    assert metrics == {"hparam/test_acc", "hparam/test_acc_last", "hparam/test_macro_f1", "hparam/best_val_acc"}
+    assert {"hparam/test_acc", "hparam/test_acc_last", "hparam/test_macro_f1", "hparam/best_val_acc"} <= set(ev.Tags()["scalars"])
     assert ev.Scalars("hparam/test_acc")[0].value == pytest.approx(m["test"]["best"]["acc"])
     assert ev.Scalars("hparam/best_val_acc")[0].value == pytest.approx(m["best"]["val_acc"])
 

@@ -13,10 +13,9 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from drsn_fd.data.noise import add_noise, derived_seed, generator
+from drsn_fd.data.noise_spec import NOISE_DEFAULTS
 from drsn_fd.data.normalize import normalize
 from drsn_fd.data.windows import WindowSet
-
-NOISE_PARAMS = ("impulse_rate", "impulse_ratio", "dof")
 
 
 def train_snr(noise: DictConfig | Mapping):
@@ -34,7 +33,7 @@ def test_snr(noise: DictConfig | Mapping) -> float | None:
 
 def noise_params(noise: DictConfig | Mapping) -> dict:
     """The kind-specific parameters of the noise config (impulse rate and ratio, dof)."""
-    return {k: noise[k] for k in NOISE_PARAMS if noise.get(k) is not None}
+    return {k: noise[k] for k in NOISE_DEFAULTS if noise.get(k) is not None}
 
 
 class NoisyWindows:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from drsn_fd.data.pipeline import test_snr, train_snr
 from drsn_fd.evaluate.collect import Run
 
 BASELINE = "resnet"
@@ -86,8 +87,7 @@ def run_row(r: Run) -> dict:
         "data_id": _data_id(m["data"]), "data_name": f"{m['data']['name']}, {split_of(m['data'])}{_share(m['data'])}",
         "model": str(m["model"]), "noise": kind,
         "protocol": str(m["protocol"]) + (" (fixed train noise)" if noise.get("fixed_train") else ""),
-        "train_snr": "clean" if kind == "none" else snr_label(noise.get("train_snr")),
-        "test_snr": "clean" if kind == "none" else snr_label(noise.get("snr")),
+        "train_snr": snr_label(train_snr(noise)), "test_snr": snr_label(test_snr(noise)),
         "seed": int(m["seed"]), "acc": float(best["acc"]), "macro_f1": float(best["macro_f1"]),
         "epochs": _epochs(m), "folder": r.folder,
     }

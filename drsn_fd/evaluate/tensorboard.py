@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard import SummaryWriter
+from torch.utils.tensorboard.summary import hparams
 
 from drsn_fd.data.pipeline import test_snr, train_snr
 from drsn_fd.evaluate.metrics import confusion_figure
@@ -98,9 +99,14 @@ class TBLogger:
         metrics = {"hparam/test_acc": best["acc"], "hparam/test_acc_last": record["test"]["last"]["acc"],
                    "hparam/test_macro_f1": best["macro_f1"],
                    "hparam/best_val_acc": (record["best"] or {}).get("val_acc", float("nan"))}
-        # run_name ".": beside the curves in tb/, so TensorBoard names the run by its folder (under a
-        # sweep <overrides>/seed=N/tb), not by a time stamp
-        self.w.add_hparams(comparison_hparams(cfg, record, swept()), metrics, run_name=".")
+        # Beside the curves in tb/, so TensorBoard names the run by its folder (under a sweep
+        # <overrides>/seed=N/tb). Only the session, no per-run experiment: TensorBoard then builds the
+        # experiment from all runs, marks the keys whose values differ and lists those first.
+        _, start, end = hparams(comparison_hparams(cfg, record, swept()), metrics)
+        for summary in (start, end):
+            self.w.file_writer.add_summary(summary)
+        for tag, value in metrics.items():
+            self.w.add_scalar(tag, value)
 
     def close(self) -> None:
         self.w.close()

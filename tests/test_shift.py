@@ -23,9 +23,12 @@ def test_cross_load_tests_only_records_it_never_trained_on():
     assert set(loads[list(test_recs)]) == {1} and set(loads[list(train_recs | val_recs)]) == {0}
     assert not test_recs & (train_recs | val_recs)  # no test record is in training or validation
     assert val_recs <= train_recs  # validation is cut by time from the training records
-    for ri in train_recs:
+    for ri in train_recs:  # train | val | within by time in each training record
         t_end = ws.splits["train"].start[ws.splits["train"].record == ri].max() + ws.window
-        assert ws.splits["val"].start[ws.splits["val"].record == ri].min() >= t_end
+        v = ws.splits["val"].start[ws.splits["val"].record == ri]
+        assert v.min() >= t_end
+        assert ws.splits["within"].start[ws.splits["within"].record == ri].min() >= v.max() + ws.window
+    assert set(ws.splits["within"].record) == train_recs
     for ri in test_recs:  # the whole test record, windowed with stride_eval
         n = len(ws.records[ri].signal)
         starts = ws.splits["test"].start[ws.splits["test"].record == ri]
@@ -45,6 +48,9 @@ def test_a_cross_load_run_names_its_protocol(tmp_path):
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["split_protocol"] == "cross-load 0 -> 1 hp"
     assert {r["load"] for r in saved["data"]["records"]} == {0, 1}
+    # the same model also tested within its training recordings: a later stretch of them
+    assert saved["test_within"]["best"]["n"] == saved["data"]["windows"]["within"]
+    assert [p["kind"] for p in saved["robustness_within"]] == [p["kind"] for p in saved["robustness"]]
 
 
 @pytest.mark.parametrize("overrides,needle", [
@@ -74,7 +80,7 @@ def _grouped_manifest(tmp_path):
 
 def test_grouped_split_tests_and_validates_on_whole_groups(tmp_path):
     manifest = _grouped_manifest(tmp_path)
-    base = ["data=cwru", f"data.manifest={manifest}", "data.classes=four"]
+    base = ["data=cwru", f"data.manifest={manifest}", "data.classes=four", "data.split=[0.6,0.2,0.2]"]
     ws = build_windows(make_cfg(*base, "data.test_groups=[b]").data)
     assert ws.protocol == "grouped: test groups [b]"
     group = np.array([r.group for r in ws.records])

@@ -41,8 +41,8 @@ class WindowSet:
 
 def record_roles(records: Sequence[Record], cfg: Mapping) -> list[str]:
     """Each record's part in the split: 'time' (train | val | test by time, the default), 'fit'
-    (train | val by time: a training record of a shift protocol), or 'train', 'val' or 'test' (the
-    whole record: groups named in data.val_groups and data.test_groups)."""
+    (train | val | within by time: a training record of a shift protocol), or 'train', 'val' or
+    'test' (the whole record: groups named in data.val_groups and data.test_groups)."""
     test_loads, test_groups = cfg.get("test_loads"), cfg.get("test_groups")
     val_groups = {str(g) for g in cfg.get("val_groups") or []}
     if test_loads is not None:
@@ -57,19 +57,17 @@ def record_roles(records: Sequence[Record], cfg: Mapping) -> list[str]:
 def segments(n: int, role: str, fractions: Sequence[float], train_fraction: float = 1.0) -> dict[str, tuple[int, int]]:
     """The [start, end) samples of each split in a record of n samples with the given role.
 
-    A 'fit' record is cut into train | val with the train and val fractions scaled to fill it.
+    A 'fit' record is cut by time like a 'time' record, but its later stretch is the split
+    'within': a within-record test beside the shift protocol's test on other records.
     `train_fraction` keeps that share of the train segment, contiguous from its start.
     """
     if role in ("val", "test"):
         return {role: (0, n)}
     if role == "train":
         return {"train": (0, int(np.floor(n * float(train_fraction) + 1e-9)))}
+    bounds = split_bounds(n, tuple(fractions))
     if role == "fit":
-        f_train, f_val = fractions[0], fractions[1]
-        bounds = split_bounds(n, (f_train / (f_train + f_val), f_val / (f_train + f_val), 0.0))
-        bounds.pop("test")
-    else:
-        bounds = split_bounds(n, tuple(fractions))
+        bounds["within"] = bounds.pop("test")
     a, b = bounds["train"]
     bounds["train"] = (a, a + int(np.floor((b - a) * float(train_fraction) + 1e-9)))
     return bounds
@@ -80,14 +78,14 @@ def window_records(records: Sequence[Record], classes: list[str], window: int,
                    train_fraction: float = 1.0) -> dict[str, Split]:
     """Cut each record into its split segments (by time, or whole), then window each segment with
     its split's stride."""
-    parts: dict[str, list] = {s: [] for s in SPLITS}
+    parts: dict[str, list] = {s: [] for s in SPLITS}  # and 'within' under a shift protocol
     for ri, rec in enumerate(records):
         role = roles[ri] if roles is not None else "time"
         for s, (a, b) in segments(len(rec.signal), role, fractions, train_fraction).items():
             w = make_windows(rec.signal[a:b], window, int(strides[s]),
                              name=f"{rec.file} ({s} split, samples {a}-{b} at {rec.fs} Hz)")
             starts = a + np.arange(len(w)) * int(strides[s])
-            parts[s].append((w, np.full(len(w), classes.index(rec.label)), np.full(len(w), ri), starts))
+            parts.setdefault(s, []).append((w, np.full(len(w), classes.index(rec.label)), np.full(len(w), ri), starts))
     return {s: Split(*(np.concatenate([p[k] for p in ps]) for k in range(4))) for s, ps in parts.items()}
 
 
@@ -105,7 +103,8 @@ def build_windows(cfg: Mapping) -> WindowSet:
     """Records -> resample -> split (by time, or by load or group) -> windows, as the data config says."""
     records = load_records(cfg)
     classes = labels_in_order(records)
-    strides = {"train": cfg["stride_train"], "val": cfg["stride_eval"], "test": cfg["stride_eval"]}
+    strides = {"train": cfg["stride_train"], "val": cfg["stride_eval"], "test": cfg["stride_eval"],
+               "within": cfg["stride_eval"]}
     splits = window_records(records, classes, int(cfg["window"]), cfg["split"], strides,
                             record_roles(records, cfg), float(cfg.get("train_fraction") or 1.0))
     for sp in splits.values():

@@ -136,7 +136,7 @@ def refuse_leaks(ws: WindowSet, cfg: DictConfig, config: dict, checkpoint) -> No
     records = load_records(orig)
     for rec, role in zip(records, record_roles(records, orig), strict=True):
         cuts = segments(len(rec.signal), role, list(orig.split), float(orig.get("train_fraction") or 1.0))
-        seen.setdefault(str(Path(rec.file).resolve()), []).extend(v for s, v in cuts.items() if s != "test")
+        seen.setdefault(str(Path(rec.file).resolve()), []).extend(v for s, v in cuts.items() if s not in ("test", "within"))  # never trained on
     test = ws.splits["test"]
     bad = [(ws.records[r].file, int(s)) for r, s in zip(test.record, test.start, strict=True)
            if any(s < b and a < s + ws.window for a, b in seen.get(str(Path(ws.records[r].file).resolve()), []))]

@@ -25,11 +25,11 @@ def curve_points(cfg: DictConfig) -> list[tuple[str, float | None]]:
 
 
 def robustness_curve(model: torch.nn.Module, data: NoisyWindows, cfg: DictConfig, y_true: np.ndarray,
-                     batch: int, amp: bool = False) -> list[dict]:
-    """[{kind, snr, acc, macro_f1}] for each kind and SNR, plus the clean test windows."""
+                     batch: int, amp: bool = False, split: str = "test") -> list[dict]:
+    """[{kind, snr, acc, macro_f1}] for each kind and SNR, plus the clean windows, of a test split."""
     rows = []
     for kind, snr in curve_points(cfg):
-        _, pred = predict(model, data.fixed("test", kind, snr), data.y["test"], batch, amp)
+        _, pred = predict(model, data.fixed(split, kind, snr), data.y[split], batch, amp)
         rows.append({"kind": kind if snr is not None else "clean", "snr": snr,
                      "acc": float(accuracy_score(y_true, pred)),
                      "macro_f1": float(f1_score(y_true, pred, average="macro", zero_division=0))})

@@ -186,6 +186,11 @@ def train(cfg: DictConfig, folder: RunFolder, stop: StopSignals, t0: float) -> N
                                   y_test, ws.classes, eval_batch, amp)
     model.load_state_dict(best_state)
     record["robustness"] = robustness_curve(model, data, cfg, y_test, eval_batch, amp)
+    if "within" in ws.splits:  # a shift protocol: also the later stretch of the training records
+        y_within = ws.splits["within"].y
+        record["test_within"] = test_weights(model, {"best": best_state}, data.fixed("within", cfg.noise.kind, test_snr(cfg.noise)),
+                                             data.y["within"], y_within, ws.classes, eval_batch, amp)
+        record["robustness_within"] = robustness_curve(model, data, cfg, y_within, eval_batch, amp, split="within")
     record["timings"] = {"data_s": round(t_data, 3), "train_s": round(t_train, 3),
                          "eval_s": round(time.perf_counter() - t_eval, 3)}
     _write_curve_csv(folder.path / "robustness.csv", record["robustness"])

@@ -32,6 +32,7 @@ from drsn_fd.evaluate.stats import (
     group_table,
     paired_table,
     run_table,
+    split_of,
 )
 from drsn_fd.io import write_text
 
@@ -199,8 +200,10 @@ def _setup(runs: list[Run], table) -> list[str]:
     for data, g in table.groupby("data", sort=False):
         d = by_folder[g["folder"].iloc[0]]["data"]
         classes = d.get("classes") or []
-        split = d.get("split")
-        split = f", split train/val/test {'/'.join(f'{s:g}' for s in split)} of each record, by time" \
+        split, within = d.get("split"), split_of(d).startswith("within")
+        parts = "train/val/test" if within else "train/val/within-record test"
+        split = (f", split {parts} {'/'.join(f'{s:g}' for s in split)} of each {'' if within else 'training '}"
+                 f"record, by time{'' if within else '; test: the whole records of the other domain'}") \
             if isinstance(split, list) and all(isinstance(s, (int, float)) for s in split) else ""
         lines.append(f"- Data **{data}**: {len(classes)} classes ({', '.join(map(str, classes))}), "
                      f"{d.get('fs')} Hz, windows of {d.get('window')} samples{split}.")

@@ -9,7 +9,7 @@ and writes into --out (default docs/results/shrinkage_study):
                95 % t-interval and wins / losses / ties
   paired.png   those paired differences with their intervals, one row per condition
 
-    python scripts/shrinkage_study.py multirun/<date>/<time> [--out DIR]
+    python scripts/shrinkage_study.py multirun/<date>/<time> [more sweep folders] [--out DIR]
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ MODELS = ["drsn_cw", "se_resnet", "resnet"]
 PAIRS = [("drsn_cw", "resnet"), ("drsn_cw", "se_resnet")]
 
 
-def run_rows(sweep: Path) -> pd.DataFrame:
+def run_rows(sweeps: list[Path]) -> pd.DataFrame:
     rows = []
-    for r in collect([sweep]):
+    for r in collect(sweeps):
         m = re.search(r"experiment=([A-Za-z0-9_]+)", r.folder)
         if not r.completed or m is None:
             continue
@@ -107,10 +107,10 @@ def figure(pairs: pd.DataFrame):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("sweep", type=Path)
+    ap.add_argument("sweeps", type=Path, nargs="+", help="the sweep folder(s): a condition rerun on its own is a second folder")
     ap.add_argument("--out", type=Path, default=Path("docs/results/shrinkage_study"))
     args = ap.parse_args()
-    runs = run_rows(args.sweep)
+    runs = run_rows(args.sweeps)
     pairs = paired(runs)
     write_text(args.out / "runs.csv", runs.to_csv(index=False))
     write_text(args.out / "paired.csv", pairs.to_csv(index=False))

@@ -22,6 +22,7 @@ TINY = [  # any data source: the first 20 % of each record (of 10 s on the simul
     "eval.snrs=[-4,0]",
     "noise.snr=0",
     "device=cpu",
+    "trainer.threads=1",  # a fixed thread count: the same numbers whatever else the machine runs
 ]
 
 

@@ -175,3 +175,17 @@ def test_normalisations(clean):
     assert torch.allclose(m.amin(-1), -torch.ones(64, 1), atol=1e-5)
     assert torch.allclose(m.amax(-1), torch.ones(64, 1), atol=1e-5)
     assert torch.equal(normalize(clean, "none"), clean)
+
+
+def test_the_new_kinds_are_accepted_by_eval_kinds_and_scored(tmp_path):
+    """eval.kinds takes impulsive and student_t: the robustness curve scores both at each SNR."""
+    from drsn_fd.train.loop import run
+    from tests.helpers import make_cfg
+
+    m = run(make_cfg("trainer.epochs=1", "eval.kinds=[impulsive,student_t]", "noise=impulsive", "noise.snr=0"),
+            tmp_path)
+    assert m["noise"]["kind"] == "impulsive"
+    assert [(p["kind"], p["snr"]) for p in m["robustness"]] == [
+        ("clean", None), ("impulsive", -4.0), ("impulsive", 0.0), ("student_t", -4.0), ("student_t", 0.0)]
+    curve = {(p["kind"], p["snr"]): p["acc"] for p in m["robustness"]}
+    assert curve[("impulsive", 0.0)] == m["test"]["best"]["acc"]  # the test split is that very point

@@ -12,6 +12,21 @@ from drsn_fd.train.loop import run
 from tests.helpers import command
 
 
+def crash_at_epoch(monkeypatch, cfg, folder, epoch: int) -> None:
+    """Run `cfg` in `folder` and crash (KeyboardInterrupt) as epoch `epoch` (0-based) begins."""
+    orig = NoisyWindows.train_epoch
+
+    def crash(self, e):
+        if e == epoch:
+            raise KeyboardInterrupt
+        return orig(self, e)
+
+    with monkeypatch.context() as mp:
+        mp.setattr(NoisyWindows, "train_epoch", crash)
+        with pytest.raises(KeyboardInterrupt):
+            run(cfg, folder)
+
+
 def test_run_writes_metrics_checkpoints_and_events(tmp_path, cfg_factory):
     res = run(cfg_factory("model=drsn_cw"), tmp_path)
     m = json.loads((tmp_path / "metrics.json").read_text())
@@ -40,18 +55,7 @@ def test_resume_equals_uninterrupted(tmp_path, cfg_factory, monkeypatch):
     full = run(cfg_factory("trainer.epochs=3", "model=drsn_cs"), tmp_path / "full")
     part = tmp_path / "part"
     # stop after epoch 1 of 3: train 1 epoch with the 3-epoch schedule, then resume
-    cfg = cfg_factory("trainer.epochs=3", "model=drsn_cs")
-    orig = NoisyWindows.train_epoch
-
-    def stop_at_second(self, epoch):
-        if epoch == 1:
-            raise KeyboardInterrupt
-        return orig(self, epoch)
-
-    with monkeypatch.context() as mp:
-        mp.setattr(NoisyWindows, "train_epoch", stop_at_second)
-        with pytest.raises(KeyboardInterrupt):
-            run(cfg, part)
+    crash_at_epoch(monkeypatch, cfg_factory("trainer.epochs=3", "model=drsn_cs"), part, 1)
     assert json.loads((part / "metrics.json").read_text())["status"] == "failed"
     assert load_checkpoint(part / "checkpoints" / "last.pt")["epoch"] == 1
     resumed = run(cfg_factory("trainer.epochs=3", "model=drsn_cs", "trainer.resume=true"), part)
@@ -139,17 +143,7 @@ def test_resume_finds_the_unfinished_run_of_the_same_command(tmp_path, cfg_facto
     """Re-running the same command with trainer.resume=true continues the interrupted run."""
     args = ["experiment=smoke", "device=cpu", "trainer.epochs=3"]
     first = tmp_path / "outputs" / "2026-01-01" / "10-00-00"
-    orig = NoisyWindows.train_epoch
-
-    def stop(self, epoch):
-        if epoch == 2:
-            raise KeyboardInterrupt
-        return orig(self, epoch)
-
-    with monkeypatch.context() as mp:
-        mp.setattr(NoisyWindows, "train_epoch", stop)
-        with pytest.raises(KeyboardInterrupt):
-            run(cfg_factory(*args, tiny=False), first)
+    crash_at_epoch(monkeypatch, cfg_factory(*args, tiny=False), first, 2)
     other = tmp_path / "outputs" / "2026-01-01" / "09-00-00"  # same layout, another config: not taken
     run(cfg_factory(*args, "seed=5", "trainer.epochs=1", tiny=False), other)
     p = subprocess.run([command("drsn-train"), *args, "trainer.resume=true",
@@ -168,17 +162,7 @@ def test_resume_continues_exactly_the_folder_the_user_named(tmp_path, cfg_factor
 
     cfg = cfg_factory("trainer.epochs=3", "trainer.resume=true")
     sibling = tmp_path / "runs" / "exp0"
-    orig = NoisyWindows.train_epoch
-
-    def stop(self, epoch):
-        if epoch == 1:
-            raise KeyboardInterrupt
-        return orig(self, epoch)
-
-    with monkeypatch.context() as mp:
-        mp.setattr(NoisyWindows, "train_epoch", stop)
-        with pytest.raises(KeyboardInterrupt):
-            run(cfg_factory("trainer.epochs=3"), sibling)
+    crash_at_epoch(monkeypatch, cfg_factory("trainer.epochs=3"), sibling, 1)
     named = tmp_path / "runs" / "exp1"
     assert find_resumable(cfg, named) == named
     dated = tmp_path / "outputs" / "2026-01-02" / "08-00-00"

@@ -46,7 +46,8 @@ def record_roles(records: Sequence[Record], cfg: Mapping) -> list[str]:
     test_loads, test_groups = cfg.get("test_loads"), cfg.get("test_groups")
     val_groups = {str(g) for g in cfg.get("val_groups") or []}
     if test_loads is not None:
-        return ["test" if r.load in {int(v) for v in test_loads} else "fit" for r in records]
+        test = {int(v) for v in test_loads}
+        return ["test" if r.load in test else "fit" for r in records]
     if test_groups is not None:
         test = {str(g) for g in test_groups}
         rest = "train" if val_groups else "fit"
@@ -63,9 +64,7 @@ def segments(n: int, role: str, fractions: Sequence[float], train_fraction: floa
     """
     if role in ("val", "test"):
         return {role: (0, n)}
-    if role == "train":
-        return {"train": (0, int(np.floor(n * float(train_fraction) + 1e-9)))}
-    bounds = split_bounds(n, tuple(fractions))
+    bounds = {"train": (0, n)} if role == "train" else split_bounds(n, tuple(fractions))
     if role == "fit":
         bounds["within"] = bounds.pop("test")
     a, b = bounds["train"]

@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from drsn_fd.data.catalog import class_map
 from drsn_fd.data.matfile import CHANNELS
 from drsn_fd.data.noise_spec import KINDS, NORMALIZATIONS, check_noise_params, check_snr
+from drsn_fd.data.sources import source_reader
 from drsn_fd.errors import ConfigError
 
 
@@ -72,7 +73,8 @@ def check_noise(noise: DictConfig) -> None:
 
 
 def check_data(data: DictConfig) -> None:
-    """Class set, split fractions, window and strides, rate, normalisation and channel."""
+    """Source, class set, split fractions, window and strides, rate, normalisation and channel."""
+    source_reader(data.get("source"))
     class_map(_plain(data.classes))
     split = data.split
     if not OmegaConf.is_list(split) or len(split) != 3 or not all(

@@ -1,7 +1,9 @@
 """Self-contained checkpoints: weights plus what is needed to use or resume them.
 
 Checkpoints are read with `weights_only=True`: a shared `.pt` file can hold tensors, numbers,
-strings and containers, never code to run.
+strings and containers, never code to run. The model is then rebuilt from the registry by its
+name and plain sizes (`model_from_config`); a config that names something to call, or holds an
+interpolation to resolve, is refused before anything is built.
 """
 
 from __future__ import annotations
@@ -12,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from hydra.errors import InstantiationException
 
-from drsn_fd.errors import CheckpointError
+from drsn_fd.errors import CheckpointError, ConfigError
 from drsn_fd.io import torch_save
-from drsn_fd.models.registry import build_model
+from drsn_fd.models.registry import model_from_config
 
 FORMAT = "drsn_fd/1"
 REQUIRED = ("format", "model_state", "model", "classes", "fs", "window", "normalize", "config")
@@ -49,22 +50,40 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     missing = [k for k in REQUIRED if k not in ckpt]
     if missing:
         raise CheckpointError(f"{path}: checkpoint lacks {', '.join(missing)}")
+    _refuse_interpolations(ckpt["config"], path, "config")
     return ckpt
+
+
+def _refuse_interpolations(value: Any, path: Path, key: str) -> None:
+    """A run writes its config resolved: a `${...}` in a checkpoint would make the reader resolve it."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _refuse_interpolations(v, path, f"{key}.{k}")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _refuse_interpolations(v, path, f"{key}[{i}]")
+    elif isinstance(value, str) and "${" in value:
+        raise CheckpointError(f"{path}: key {key} holds an interpolation ({value[:60]!r}); a checkpoint "
+                              "holds plain values only; refused")
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict]:
     """(model in eval mode with the checkpoint's weights, the checkpoint) of `path`.
 
-    The model is built from the checkpoint's own model config, exactly as training built it.
+    The model is built from the registry by the name and plain sizes of the checkpoint's model
+    config, exactly as training built it; anything else in that config is refused by key.
     """
     ckpt = load_checkpoint(path, device)
     model_cfg = ckpt.get("model_cfg") or (ckpt["config"] or {}).get("model")
-    if not model_cfg:
+    if not isinstance(model_cfg, dict) or not model_cfg:
         raise CheckpointError(f"{path}: checkpoint holds no model config")
     try:
-        model = build_model(model_cfg, len(ckpt["classes"]))
+        model = model_from_config(model_cfg, len(ckpt["classes"]), where=f"{path}: model config")
+    except ConfigError as e:
+        raise CheckpointError(str(e)) from None
+    try:
         model.load_state_dict(ckpt["model_state"])
-    except (InstantiationException, RuntimeError, KeyError, TypeError, ValueError) as e:
+    except (RuntimeError, KeyError, TypeError, ValueError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise CheckpointError(f"{path}: weights do not fit model {ckpt['model']!r} ({first})") from None
     return model.to(device).eval(), ckpt

@@ -46,31 +46,36 @@ class ShrinkageNet(nn.Module):
         return [m for m in self.modules() if isinstance(m, ChannelAttention)]
 
 
-@register_model
-def convnet(num_classes: int, width: float = 1.0, units_per_stage: int = 4, **kw) -> ShrinkageNet:
+@register_model(family="reference", order=0, colour="#7f7f7f")
+def convnet(num_classes: int, width: float = 1.0, units_per_stage: int = 4,
+            in_channels: int = 1) -> ShrinkageNet:
     """Plain ConvNet: the same units without shortcut or shrinkage."""
-    return ShrinkageNet(num_classes, None, False, width, units_per_stage, **kw)
+    return ShrinkageNet(num_classes, None, False, width, units_per_stage, in_channels)
 
 
-@register_model
-def resnet(num_classes: int, width: float = 1.0, units_per_stage: int = 4, **kw) -> ShrinkageNet:
+@register_model(family="baseline", order=1, colour="#1f77b4")
+def resnet(num_classes: int, width: float = 1.0, units_per_stage: int = 4,
+           in_channels: int = 1) -> ShrinkageNet:
     """Pre-activation 1-D ResNet of Table II (no shrinkage)."""
-    return ShrinkageNet(num_classes, None, True, width, units_per_stage, **kw)
+    return ShrinkageNet(num_classes, None, True, width, units_per_stage, in_channels)
 
 
-@register_model
-def drsn_cs(num_classes: int, width: float = 1.0, units_per_stage: int = 4, **kw) -> ShrinkageNet:
+@register_model(family="drsn", order=4, colour="#ff7f0e")
+def drsn_cs(num_classes: int, width: float = 1.0, units_per_stage: int = 4,
+            in_channels: int = 1) -> ShrinkageNet:
     """DRSN with channel-shared thresholds."""
-    return ShrinkageNet(num_classes, "cs", True, width, units_per_stage, **kw)
+    return ShrinkageNet(num_classes, "cs", True, width, units_per_stage, in_channels)
 
 
-@register_model
-def drsn_cw(num_classes: int, width: float = 1.0, units_per_stage: int = 4, **kw) -> ShrinkageNet:
+@register_model(family="drsn", order=5, colour="#d62728")
+def drsn_cw(num_classes: int, width: float = 1.0, units_per_stage: int = 4,
+            in_channels: int = 1) -> ShrinkageNet:
     """DRSN with channel-wise thresholds."""
-    return ShrinkageNet(num_classes, "cw", True, width, units_per_stage, **kw)
+    return ShrinkageNet(num_classes, "cw", True, width, units_per_stage, in_channels)
 
 
-@register_model
-def se_resnet(num_classes: int, width: float = 1.0, units_per_stage: int = 4, **kw) -> ShrinkageNet:
+@register_model(family="control", order=2, colour="#9467bd")
+def se_resnet(num_classes: int, width: float = 1.0, units_per_stage: int = 4,
+              in_channels: int = 1) -> ShrinkageNet:
     """Control of drsn_cw: the same subnetwork, scaling features by alpha instead of thresholding."""
-    return ShrinkageNet(num_classes, "se", True, width, units_per_stage, **kw)
+    return ShrinkageNet(num_classes, "se", True, width, units_per_stage, in_channels)

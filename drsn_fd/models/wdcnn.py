@@ -30,7 +30,7 @@ class WDCNN(nn.Module):
         return self.head(self.features(x))
 
 
-@register_model
-def wdcnn(num_classes: int, width: float = 1.0, **kw) -> WDCNN:
+@register_model(family="reference", order=3, colour="#2ca02c")
+def wdcnn(num_classes: int, width: float = 1.0, in_channels: int = 1) -> WDCNN:
     """WDCNN of Zhang et al. 2017."""
-    return WDCNN(num_classes, width, **kw)
+    return WDCNN(num_classes, width, in_channels)

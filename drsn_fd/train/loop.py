@@ -24,7 +24,7 @@ from drsn_fd.evaluate.predict import predict, test_weights
 from drsn_fd.evaluate.robustness import robustness_curve
 from drsn_fd.evaluate.tensorboard import TBLogger
 from drsn_fd.io import write_text
-from drsn_fd.models import build_model
+from drsn_fd.models import model_from_config
 from drsn_fd.models.checkpoint import load_checkpoint, save_checkpoint
 from drsn_fd.train.device import (
     pick_device,
@@ -94,7 +94,7 @@ def train(cfg: DictConfig, folder: RunFolder, stop: StopSignals, t0: float) -> N
     n_train, y_train = len(ws.splits["train"].y), data.y["train"]
     t_data = time.perf_counter() - t0
 
-    model = build_model(cfg.model, len(ws.classes)).to(device)
+    model = model_from_config(OmegaConf.to_container(cfg.model, resolve=True), len(ws.classes)).to(device)
     n_params = sum(p.numel() for p in model.parameters())
     step_model = torch.compile(model) if switch(cfg.trainer.compile, device, deterministic) else model
     epochs, batch, eval_batch = int(cfg.trainer.epochs), int(cfg.trainer.batch_size), int(cfg.trainer.eval_batch_size)

@@ -17,7 +17,7 @@ import torch
 
 from drsn_fd.errors import CheckpointError, ConfigError
 from drsn_fd.io import torch_save
-from drsn_fd.models.registry import model_from_config
+from drsn_fd.models.registry import model_from_config, model_sizes
 
 FORMAT = "drsn_fd/1"
 REQUIRED = ("format", "model_state", "model", "classes", "fs", "window", "normalize", "config")
@@ -51,7 +51,20 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if missing:
         raise CheckpointError(f"{path}: checkpoint lacks {', '.join(missing)}")
     _refuse_interpolations(ckpt["config"], path, "config")
+    for key, model_cfg in (("model_cfg", ckpt.get("model_cfg")), ("config.model", (ckpt["config"] or {}).get("model"))):
+        if model_cfg is not None:
+            _plain_model(model_cfg, path, key)
     return ckpt
+
+
+def _plain_model(model_cfg: Any, path: Path, key: str) -> None:
+    """Refuse a model config that is not a registered name with plain sizes, naming the file and key."""
+    if not isinstance(model_cfg, dict):
+        raise CheckpointError(f"{path}: key {key} holds a {type(model_cfg).__name__}, not a model config; refused")
+    try:
+        model_sizes(model_cfg, where=f"{path}: {key}")
+    except ConfigError as e:
+        raise CheckpointError(str(e)) from None
 
 
 def _refuse_interpolations(value: Any, path: Path, key: str) -> None:

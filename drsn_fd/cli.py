@@ -108,6 +108,7 @@ def _check_before_hydra(args: list[str]) -> None:
     _check_group_overrides(args)
     if os.environ.get("HYDRA_FULL_ERROR") or any(a.startswith("-") or a.lstrip("+~").startswith("sweep=") for a in args):
         return  # a sweep, or Hydra's options (--cfg, --help, -m, ...): Hydra's way
+    from drsn_fd.data.sources.manifest import misplaced_manifest
     from drsn_fd.validate import check_values  # no torch
 
     try:
@@ -116,8 +117,9 @@ def _check_before_hydra(args: list[str]) -> None:
             check_values(cfg)
     except DrsnError as e:
         _fail("drsn-train", str(e))
-    except Exception:  # noqa: BLE001  what Hydra refuses, Hydra reports (without a run folder)
-        return
+    except Exception as e:  # noqa: BLE001  what Hydra refuses, Hydra reports (without a run folder)
+        if (hint := misplaced_manifest(e)) is not None:
+            _fail("drsn-train", hint)
 
 
 def train() -> None:
@@ -157,6 +159,8 @@ def data() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from hydra.errors import HydraException
 
+    from drsn_fd.data.sources.manifest import misplaced_manifest
+
     try:
         cfg = _compose(args.overrides)
         if args.command == "info":
@@ -175,7 +179,7 @@ def data() -> None:
 
             download(cfg.data, say=lambda line: print(line, flush=True))
     except (DrsnError, HydraException) as e:
-        _fail("drsn-data", str(e).splitlines()[0] if isinstance(e, HydraException) else str(e))
+        _fail("drsn-data", (misplaced_manifest(e) or str(e).splitlines()[0]) if isinstance(e, HydraException) else str(e))
 
 
 def report() -> None:
@@ -246,10 +250,12 @@ def predict() -> None:
 
     args, flags, _ = _key_values("drsn-predict", predict.__doc__, {
         "checkpoint!": "a drsn-train checkpoint (run/checkpoints/best.pt)",
-        "input!": "a .mat, .npy or one-column .csv file, or a folder of them",
+        "input!": "a .mat, .npy or .csv file, or a folder of them",
         "input_fs": "sampling rate of the input in Hz (default: the CWRU catalog rate of a .mat; "
                     ".npy and .csv need it)",
-        "channel": "accelerometer of a .mat: DE, FE or BA (default: the checkpoint's data.channel)",
+        "channel": "accelerometer of a CWRU-style .mat: DE, FE or BA (default: the checkpoint's data.channel)",
+        "key": "the signal's key in a .mat, e.g. Y[Name=vib].Data (default: its CWRU channel, else its one array)",
+        "column": "the signal's column in a .csv: a header name or a 0-based index (default: its only column)",
         "stride": "hop between windows in samples (default: the checkpoint's data.stride_eval)",
         "out": "write a CSV with one row per window and one probability column per class",
     }, flags=("--json",), examples=("drsn-predict checkpoint=RUN/checkpoints/best.pt input=recordings/",
@@ -259,7 +265,8 @@ def predict() -> None:
     from drsn_fd.deploy.predict import format_text, predict_files, to_json, write_window_csv
 
     result = _door("drsn-predict", lambda: predict_files(args["checkpoint"], args["input"], args.get("input_fs"),
-                                                         args.get("channel"), args.get("stride")))
+                                                         args.get("channel"), args.get("stride"),
+                                                         key=args.get("key"), column=args.get("column")))
     if "out" in args:
         _door("drsn-predict", lambda: write_window_csv(result, args["out"]), args["out"])
     print(json.dumps(to_json(result), indent=2) if "--json" in flags else format_text(result))
@@ -284,7 +291,7 @@ def export() -> None:
 def inspect() -> None:
     """Show how a DRSN's learned shrinkage thresholds follow the input SNR (tables, a plot, TensorBoard)."""
     args, _, overrides = _key_values("drsn-inspect", inspect.__doc__, {
-        "checkpoint!": "a DRSN checkpoint (drsn_cs or drsn_cw) from drsn-train",
+        "checkpoint!": "a drsn_cs, drsn_cw or se_resnet checkpoint from drsn-train",
         "out": "folder for thresholds.csv, thresholds.png and tb/ (default: RUN/inspect)",
     }, passthrough=("data.", "eval."), examples=("drsn-inspect checkpoint=RUN/checkpoints/best.pt",
                                                  "drsn-inspect checkpoint=RUN/checkpoints/best.pt eval.snrs=[-8,0,8]"))
@@ -310,12 +317,12 @@ def evaluate() -> None:
         "drsn-evaluate checkpoint=RUN/checkpoints/best.pt data.test_loads=[1]  # the whole 1 hp records",
         "drsn-evaluate checkpoint=RUN/checkpoints/best.pt data.source=cwru data.root=/path/to/cwru noise.snr=-8"))
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from drsn_fd.evaluate.device import pick_device
     from drsn_fd.evaluate.rescore import rescore
-    from drsn_fd.train.device import pick_device
 
     res = _door("drsn-evaluate", lambda: rescore(args["checkpoint"], overrides, args.get("out"),
                                                  pick_device(args.get("device", "cpu"))), args.get("out"))
     best = res["test"]["best"]
     print(f"test accuracy {best['acc']:.4f} | macro-F1 {best['macro_f1']:.4f} | {res['data']['name']}, "
-          f"{res['split_protocol']} | {best['n']} test windows, noise {res['noise']['kind']} at {res['noise']['snr']} dB")
+          f"{res['data']['split_protocol']} | {best['n']} test windows, noise {res['noise']['kind']} at {res['noise']['snr']} dB")
     print(f"wrote {res['evaluation_dir']}: metrics.json, robustness.csv")

@@ -8,8 +8,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import torch
-
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read once: the process's umask
 
@@ -54,6 +52,8 @@ def save_figure(path: Path, fig: Any, dpi: int = 130) -> None:
 
 def torch_save(path: Path, obj: Any) -> None:
     """torch.save atomically."""
+    import torch  # here: a config check, which writes no tensor, runs before torch loads
+
     _atomic(path, lambda f: torch.save(obj, f))
 
 

@@ -10,10 +10,11 @@ import math
 
 from omegaconf import DictConfig, OmegaConf
 
-from drsn_fd.data.catalog import class_map
+from drsn_fd.data.domains import SHIFTS, TRAIN_KEYS, VAL_KEY, show_list, value_key
 from drsn_fd.data.matfile import CHANNELS
-from drsn_fd.data.noise_spec import KINDS, NORMALIZATIONS, check_noise_params, check_snr
-from drsn_fd.data.sources import source_reader
+from drsn_fd.data.noise import NO_NOISE, check_noise_params, list_noise_kinds
+from drsn_fd.data.noise_spec import NORMALIZATIONS, check_snr
+from drsn_fd.data.sources import class_map_of, source_reader
 from drsn_fd.errors import ConfigError
 
 
@@ -53,7 +54,7 @@ def protocol(cfg: DictConfig) -> str:
 
 def check_noise(noise: DictConfig) -> None:
     """noise.kind, its SNRs (finite dB) and its training SNR (a number, null or [lo, hi])."""
-    _one_of(noise.kind, "noise.kind", KINDS)
+    _one_of(noise.kind, "noise.kind", [*list_noise_kinds(), NO_NOISE])
     try:
         check_noise_params(noise)
     except ValueError as e:
@@ -75,7 +76,15 @@ def check_noise(noise: DictConfig) -> None:
 def check_data(data: DictConfig) -> None:
     """Source, class set, split fractions, window and strides, rate, normalisation and channel."""
     source_reader(data.get("source"))
-    class_map(_plain(data.classes))
+    if data.get("source") == "manifest":
+        if not data.get("manifest"):
+            raise ConfigError("data.manifest is not set: data=manifest reads your files through a CSV with "
+                              "columns file,label[,fs,load,key,fs_key,group,column]; give data.manifest=FILE")
+    elif data.get("manifest"):
+        raise ConfigError(f"data.manifest is set with data={data.get('source')}: your own files are "
+                          "their own data config, data=manifest data.manifest=FILE")
+    if data.classes is not None or data.get("source") != "manifest":  # null: the manifest's own labels
+        class_map_of(data.get("source"))(_plain(data.classes))
     split = data.split
     if not OmegaConf.is_list(split) or len(split) != 3 or not all(
             isinstance(f, (int, float)) and not isinstance(f, bool) and 0 < f < 1 for f in split):
@@ -86,40 +95,52 @@ def check_data(data: DictConfig) -> None:
         _int(data[key], f"data.{key}", 1)
     _one_of(data.normalize, "data.normalize", NORMALIZATIONS)
     _one_of(data.channel, "data.channel", CHANNELS)
-    if data.get("source") == "cwru" and data.get("root") in (None, "") and not data.get("manifest"):
+    if data.get("source") == "cwru" and data.get("root") in (None, ""):
         raise ConfigError("data.root is not set: point it at a folder of CWRU .mat files "
-                          "(data.root=/path/to/cwru, or DRSN_CWRU_ROOT), give data.manifest, or use data=simulated")
+                          "(data.root=/path/to/cwru, or DRSN_CWRU_ROOT), or use data=simulated "
+                          "(your own files: data=manifest)")
     tf = data.get("train_fraction", 1.0)
     if isinstance(tf, bool) or not isinstance(tf, (int, float)) or not 0 < tf <= 1:
         raise ConfigError(f"data.train_fraction={tf!r} must be a fraction in (0, 1]")
     check_domains(data)
 
 
-def _list(data: DictConfig, key: str, of: type) -> list | None:
+_KINDS = {"int": int, "number": (int, float), "text": (str, int)}  # the YAML types of a shift's values
+
+
+def _list(data: DictConfig, key: str, kind: str, what: str) -> list | None:
     value = data.get(key)
     if value is None:
         return None
     items = _plain(value) if OmegaConf.is_list(value) else [value]
-    if not items or not all(isinstance(v, of) and not isinstance(v, bool) for v in items):
-        raise ConfigError(f"data.{key}={_plain(value)!r} must be a non-empty list of "
-                          f"{'loads in hp (integers)' if of is int else 'group names'}, or null")
+    if not items or not all(isinstance(v, _KINDS[kind]) and not isinstance(v, bool) for v in items):
+        raise ConfigError(f"data.{key}={_plain(value)!r} must be a non-empty list of {what}, or null")
     return items
 
 
 def check_domains(data: DictConfig) -> None:
-    """The shift protocols: test loads apart from the training loads, or test groups; not both."""
-    loads, test_loads = _list(data, "loads", int), _list(data, "test_loads", int)
-    test_groups, val_groups = _list(data, "test_groups", (str, int)), _list(data, "val_groups", (str, int))
-    if test_loads is not None and test_groups is not None:
-        raise ConfigError("data.test_loads and data.test_groups are both set; choose one shift protocol")
-    if val_groups is not None and test_groups is None:
+    """The shift protocols (`drsn_fd.data.domains.SHIFTS`): at most one test key (data.test_loads,
+    test_speeds, test_rigs, test_sizes, test_groups), a list of its attribute's values, none of them
+    in the training selection of the same attribute (data.loads, data.speeds, data.rigs)."""
+    tests = {k: _list(data, k, s.kind, s.what) for k, s in SHIFTS.items()}
+    trains = {k: _list(data, k, s.kind, s.what) for k, s in TRAIN_KEYS.items()}
+    val_groups = _list(data, VAL_KEY, "text", "group names")
+    if len(named := [f"data.{k}" for k, v in tests.items() if v is not None]) > 1:
+        raise ConfigError(f"{' and '.join(named)} are {'both' if len(named) == 2 else 'all'} set; "
+                          "choose one shift protocol")
+    if val_groups is not None and tests["test_groups"] is None:
         raise ConfigError("data.val_groups needs data.test_groups (the grouped split)")
-    if test_loads is not None and loads is not None and (both := sorted(set(loads) & set(test_loads))):
-        raise ConfigError(f"data.loads={loads} and data.test_loads={test_loads} share load(s) {both}: "
-                          "a test record would also be trained on")
-    if test_groups is not None and val_groups is not None and (both := sorted(set(map(str, test_groups))
-                                                                                & set(map(str, val_groups)))):
-        raise ConfigError(f"data.test_groups and data.val_groups share group(s) {both}")
+    pairs = [(f"data.{k}", trains[k], f"data.{s.key}", tests[s.key], s) for k, s in TRAIN_KEYS.items()]
+    pairs.append((f"data.{SHIFTS['test_groups'].key}", tests["test_groups"], f"data.{VAL_KEY}", val_groups,
+                  SHIFTS["test_groups"]))
+    for key_a, a, key_b, b, shift in pairs:
+        if a is None or b is None:
+            continue
+        keys_b = {value_key(v, shift.kind) for v in b}
+        if both := [v for v in a if value_key(v, shift.kind) in keys_b]:
+            clash = ": a test record would also be trained on" if key_b != f"data.{VAL_KEY}" else ""
+            raise ConfigError(f"{key_a}={show_list(a)} and {key_b}={show_list(b)} share "
+                              f"{shift.attribute}(s) {show_list(both)}{clash}")
 
 
 def check_eval(ev: DictConfig) -> None:
@@ -130,17 +151,20 @@ def check_eval(ev: DictConfig) -> None:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             raise ConfigError(f"eval.snrs contains {v!r}; it must be a list of finite numbers (dB)")
     for k in ev.kinds or []:
-        if k not in KINDS or k == "none":
-            raise ConfigError(f"eval.kinds contains {k!r}; allowed: {', '.join(k for k in KINDS if k != 'none')}")
+        if k not in list_noise_kinds():
+            raise ConfigError(f"eval.kinds contains {k!r}; allowed: {', '.join(list_noise_kinds())}")
 
 
 def check_config(cfg: DictConfig) -> None:
     """Raise ConfigError naming the first bad value and what is allowed."""
     check_values(cfg)
-    from drsn_fd.models import list_models, registry  # last: the registry imports torch
+    from drsn_fd.models import model_entry, registry  # last: the registry imports torch
 
-    if cfg.model.name not in list_models():
-        raise registry.unknown_model(cfg.model.name)
+    entry = model_entry(cfg.model.name)
+    registry.model_sizes(OmegaConf.to_container(cfg.model, resolve=True))
+    if int(cfg.data.window) < entry.min_window:
+        raise ConfigError(f"data.window={cfg.data.window} is shorter than model {entry.name} takes "
+                          f"(at least {entry.min_window} samples)")
 
 
 def check_values(cfg: DictConfig) -> None:

@@ -33,3 +33,15 @@ def cwru_root() -> Path:
     if not path.is_dir():
         pytest.skip(f"DRSN_CWRU_ROOT={root} is not a folder")
     return path.resolve()
+
+
+@pytest.fixture(scope="session")
+def hit_root() -> Path:
+    """The real HIT-SM folder from DRSN_HIT_ROOT; skip with the reason when it is unset."""
+    root = os.environ.get("DRSN_HIT_ROOT")
+    if not root:
+        pytest.skip("DRSN_HIT_ROOT is not set: real HIT-SM files are not available")
+    path = Path(root)
+    if not path.is_dir():
+        pytest.skip(f"DRSN_HIT_ROOT={root} is not a folder")
+    return path.resolve()

@@ -7,14 +7,41 @@ torch is imported and before Hydra makes a run folder (no wall-clock time is ass
 import os
 import subprocess
 import sys
+from importlib import import_module, metadata
+from pathlib import Path
 
 import pytest
 
-from drsn_fd import cli
 from tests.helpers import assert_refused, cli_env, command, drsn_train
 
-COMMANDS = {"drsn-train": cli.train, "drsn-data": cli.data, "drsn-report": cli.report,
-            "drsn-predict": cli.predict, "drsn-export": cli.export, "drsn-inspect": cli.inspect}
+
+def declared_commands() -> dict:
+    """The console scripts pyproject.toml declares ([project.scripts]), each with its entry point.
+
+    On Python 3.10 (no tomllib) they are read from the installed package's metadata instead.
+    """
+    try:
+        import tomllib
+    except ModuleNotFoundError:
+        scripts = {e.name: e.value for e in metadata.entry_points(group="console_scripts")
+                   if e.value.startswith("drsn_fd.")}
+    else:
+        pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+        scripts = tomllib.loads(pyproject)["project"]["scripts"]
+    entries = {}
+    for name, target in scripts.items():
+        module, _, attr = target.partition(":")
+        entries[name] = getattr(import_module(module), attr)
+    return entries
+
+
+COMMANDS = declared_commands()
+
+
+def test_every_declared_command_is_installed():
+    assert {"drsn-train", "drsn-evaluate", "drsn-report"} <= set(COMMANDS)
+    for name in COMMANDS:
+        assert Path(command(name)).is_file(), f"{name} is declared but not installed (pip install -e .)"
 
 
 def _help(name: str, *args: str, cwd) -> str:

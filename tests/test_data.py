@@ -116,7 +116,7 @@ def test_manifest_source(tmp_path, cfg_factory):
     for name, fs in (("healthy.mat", 48000), ("faulty.mat", 12000)):
         write_cwru_mat(tmp_path / name, 1, {"DE": rng.normal(size=fs * 2)}, 1797)
     (tmp_path / "m.csv").write_text("file,label,fs,load\nhealthy.mat,ok,48000,0\nfaulty.mat,bad,12000,0\n")
-    recs = load_records(data_cfg(cfg_factory, "data=cwru", f"data.manifest={tmp_path / 'm.csv'}"))
+    recs = load_records(data_cfg(cfg_factory, "data=manifest", f"data.manifest={tmp_path / 'm.csv'}"))
     assert [(r.label, r.fs_in, len(r.signal)) for r in recs] == [("ok", 48000, 24000), ("bad", 12000, 24000)]
 
 

@@ -237,7 +237,7 @@ def test_inspect_refuses_a_model_without_shrinkage(tmp_path, monkeypatch, capsys
     ckpt = untrained_checkpoint(tmp_path / "resnet.pt", "resnet")
     code, out, err = cli(monkeypatch, capsys, "inspect", f"checkpoint={ckpt}")
     assert code == 2 and len(err.strip().splitlines()) == 1
-    assert "resnet.pt: model 'resnet' has no shrinkage units" in err and "drsn_cs or drsn_cw" in err
+    assert "resnet.pt: model 'resnet' has no shrinkage units" in err and "drsn_cs, drsn_cw, se_resnet" in err
 
 
 def test_inspect_refuses_an_override_it_cannot_apply(untrained, monkeypatch, capsys):

@@ -85,7 +85,7 @@ def test_selection_is_what_the_loader_takes(cfg_factory):
 def test_refuses_without_root_or_for_simulated(cfg_factory, tmp_path):
     with pytest.raises(ConfigError, match="data.root is not set"):
         download(data_cfg(cfg_factory, "data.root=null"))
-    with pytest.raises(ConfigError, match="data=simulated is generated"):
+    with pytest.raises(ConfigError, match="data=simulated is not downloaded"):
         download(OmegaConf.to_container(cfg_factory("data=simulated", tiny=False).data))
     (tmp_path / "f").write_text("")
     with pytest.raises(DataError, match="not a folder"):

@@ -39,12 +39,25 @@ def test_same_data_reproduces_the_run(trained):
     assert m["robustness"] == run_m["robustness"]
     assert (out / "robustness.csv").read_text() == (folder / "robustness.csv").read_text()
     assert m["status"] == "completed" and m["protocol"] == "evaluate" and m["train_protocol"] == "matched"
-    assert m["split_protocol"] == m["data"]["split_protocol"] == run_m["split_protocol"]
+    assert m["data"]["split_protocol"] == run_m["data"]["split_protocol"] == "within-record (time split)"
+    assert "split_protocol" not in m and "split_protocol" not in run_m  # stored once: in data
     assert m["data"]["windows"]["test"] == run_m["data"]["windows"]["test"]
     assert Path(m["run_dir"]) == folder.resolve() and Path(m["checkpoint"]) == best(folder).resolve()
     for key in ("model", "seed", "noise", "data", "config", "timings"):
         assert key in m, key
     assert m["noise"]["train_snr"] == run_m["noise"]["train_snr"]
+
+
+def test_every_key_of_a_run_and_of_an_evaluation_is_in_the_schema(trained):
+    import re
+
+    from drsn_fd.evaluate import record
+
+    folder, _ = trained
+    for m in (metrics(folder), rescore(best(folder), ["eval.snrs=[0]"])):
+        for key in (*m, *m["data"], *m["noise"]):
+            assert re.search(rf"\b{key}\b", record.__doc__), key
+        assert record.missing(m) == ""
 
 
 def test_cross_load_is_listed_and_paired_only_within_its_protocol(trained, tmp_path):
@@ -53,7 +66,7 @@ def test_cross_load_is_listed_and_paired_only_within_its_protocol(trained, tmp_p
     run(make_cfg("model=resnet", "trainer.epochs=1", "logger.enabled=false"), baseline)
     for f in (folder, baseline):
         res = rescore(best(f), ["data.test_loads=[1]"])
-        assert res["split_protocol"] == "cross-load 0 -> 1 hp"
+        assert res["data"]["split_protocol"] == "cross-load 0 -> 1 hp"
         assert {r["load"] for r in res["data"]["records"]} == {1}  # whole records of the other load
         assert res["data"]["windows"]["test"] > rec["data"]["windows"]["test"]
         assert (f / "evaluate" / "test_loads=1" / "metrics.json").is_file()
@@ -123,7 +136,7 @@ def test_real_cwru_cross_load(cwru_root, tmp_path):
     res = rescore(best(folder), ["data.test_loads=[1]"])
     m = metrics(folder / "evaluate" / "test_loads=1")
     assert m["status"] == "completed" and m["protocol"] == "evaluate"
-    assert m["split_protocol"] == res["data"]["split_protocol"] == "cross-load 0 -> 1 hp"
+    assert m["data"]["split_protocol"] == res["data"]["split_protocol"] == "cross-load 0 -> 1 hp"
     assert len(m["data"]["classes"]) == 9 and {r["load"] for r in m["data"]["records"]} == {1}
     assert all(Path(r["file"]).parent.name == "1hp" for r in m["data"]["records"])
     assert 0.0 <= m["test"]["best"]["acc"] <= 1.0

@@ -150,3 +150,22 @@ def test_soft_threshold_backward_equals_autograd_of_the_formula(tau_channels):
     assert torch.equal(soft_threshold(x, tau), x - torch.clamp(x, -tau, tau))
     assert torch.allclose(soft_threshold(x, tau), ref)
     assert torch.allclose(gx, rx) and torch.allclose(gtau, rtau)
+
+
+def test_wdcnn_pools_like_adaptive_max_pool_and_refuses_a_window_too_short(cfg_factory):
+    from drsn_fd.errors import ConfigError
+    from drsn_fd.models.wdcnn import adaptive_max_pool
+    from drsn_fd.validate import check_config
+
+    x = torch.randn(3, 5, 37)
+    assert torch.equal(adaptive_max_pool(x, 3), torch.nn.AdaptiveMaxPool1d(3)(x))
+    with pytest.raises(ConfigError, match=r"data.window=512 is shorter than model wdcnn takes \(at least 1024"):
+        check_config(cfg_factory("model=wdcnn", "data.window=512", tiny=False))
+
+
+def test_a_model_config_key_that_is_no_size_is_refused(cfg_factory):
+    from drsn_fd.errors import ConfigError
+    from drsn_fd.validate import check_config
+
+    with pytest.raises(ConfigError, match="'depth' is not a size of model 'drsn_cw'"):
+        check_config(cfg_factory("+model.depth=3"))

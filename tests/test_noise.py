@@ -1,4 +1,9 @@
-"""Noise: exact realised SNR, spectral shape, distribution, and seeded test noise."""
+"""Noise: exact realised SNR, spectral shape, distribution, and seeded test noise.
+
+The tests of every kind loop over the noise registry: a new kind is picked up by itself.
+"""
+
+from importlib.resources import files
 
 import numpy as np
 import pytest
@@ -8,12 +13,14 @@ from scipy.stats import kurtosis
 from scipy.stats import t as student
 
 from drsn_fd.data.noise import (
-    KINDS,
+    NO_NOISE,
     add_noise,
     check_noise_params,
     derived_seed,
     generator,
     impulsive,
+    list_noise_kinds,
+    noise_defaults,
     realised_snr_db,
     unit_noise,
 )
@@ -28,7 +35,7 @@ def clean():
     return amp * torch.sin(2 * torch.pi * 157 * t) + 0.3 * amp * torch.randn(64, 1, 2048, generator=g)
 
 
-@pytest.mark.parametrize("kind", ["gaussian", "laplacian", "pink", "impulsive", "student_t"])
+@pytest.mark.parametrize("kind", list_noise_kinds())
 @pytest.mark.parametrize("snr", [-10.0, 0.0, 10.0])
 def test_realised_snr_of_every_window_is_exact(clean, kind, snr):
     noisy = add_noise(clean, snr, kind, generator(1))
@@ -108,7 +115,7 @@ def test_bad_noise_parameters_are_refused_naming_the_key(clean, key, value):
 def test_good_noise_parameters_pass():
     check_noise_params({"impulse_rate": 0.5, "impulse_ratio": 1e-3, "dof": 2.01, "kind": "gaussian"})
     check_noise_params({})
-    assert KINDS == ("gaussian", "laplacian", "pink", "impulsive", "student_t", "none")
+    assert list_noise_kinds() == ["gaussian", "laplacian", "pink", "impulsive", "student_t"]  # display order
 
 
 @pytest.mark.parametrize("kind", ["impulsive", "student_t"])
@@ -189,3 +196,86 @@ def test_the_new_kinds_are_accepted_by_eval_kinds_and_scored(tmp_path):
         ("clean", None), ("impulsive", -4.0), ("impulsive", 0.0), ("student_t", -4.0), ("student_t", 0.0)]
     curve = {(p["kind"], p["snr"]): p["acc"] for p in m["robustness"]}
     assert curve[("impulsive", 0.0)] == m["test"]["best"]["acc"]  # the test split is that very point
+
+
+# ---- the registry: every kind, and a kind added in one module -----------------------------------
+
+# unit_noise((2, 64), kind, generator(2024))[1, :3], as drawn before the kinds had a registry:
+# a change here changes every published noisy test set
+PINNED = {"gaussian": [0.317056, -1.871595, -0.089449], "laplacian": [-0.795001, 2.084992, -3.248878],
+          "pink": [-0.234009, -0.660387, -0.227158], "impulsive": [0.737018, -0.208353, 1.895499],
+          "student_t": [0.3495, -2.907053, -0.096538]}
+
+
+@pytest.mark.parametrize("kind", sorted(PINNED))
+def test_each_kind_draws_what_it_drew_before(kind):
+    got = unit_noise((2, 64), kind, generator(2024))[1, :3].tolist()
+    assert got == pytest.approx(PINNED[kind], abs=2e-6)
+
+
+def _another_value(p):
+    """An allowed value of parameter `p` other than its default."""
+    return next(v for v in (p.default * 1.5, p.default / 1.5) if p.ok(v))
+
+
+@pytest.mark.parametrize("kind", list_noise_kinds())
+def test_every_kind_same_seed_same_noise_and_its_parameters_matter(clean, kind):
+    from drsn_fd.data.noise import noise_kind
+
+    a = add_noise(clean, -4.0, kind, generator(7))
+    assert a.shape == clean.shape and a.dtype == clean.dtype and torch.isfinite(a).all()
+    assert torch.equal(a, add_noise(clean, -4.0, kind, generator(7)))
+    assert not torch.allclose(a, add_noise(clean, -4.0, kind, generator(8)))
+    for key, p in noise_kind(kind).params.items():
+        assert torch.equal(a, add_noise(clean, -4.0, kind, generator(7), {key: p.default}))
+        assert not torch.allclose(a, add_noise(clean, -4.0, kind, generator(7), {key: _another_value(p)}))
+
+
+def test_every_kind_has_its_config_which_holds_only_its_name():
+    """configs/noise/<kind>.yaml for each registered kind, plus none.yaml and _base.yaml (and no other).
+
+    A kind's YAML names its kind over _base.yaml, which holds the keys every noise config shares;
+    their parameter defaults are the registry's.
+    """
+    from omegaconf import OmegaConf
+
+    from tests.helpers import make_cfg
+
+    folder = files("drsn_fd.configs") / "noise"
+    yamls = sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    assert yamls == sorted([*list_noise_kinds(), NO_NOISE, "_base"])
+    for kind in list_noise_kinds():
+        own = OmegaConf.to_container(OmegaConf.create((folder / f"{kind}.yaml").read_text()))
+        assert own == {"defaults": ["_base", "_self_"], "kind": kind}
+    for kind in [*list_noise_kinds(), NO_NOISE]:
+        noise = make_cfg(f"noise={kind}", tiny=False).noise
+        assert noise.kind == kind and {k: noise[k] for k in noise_defaults()} == noise_defaults()
+        assert set(noise) == {"kind", "snr", "train_snr", "fixed_train", *noise_defaults()}
+
+
+def test_a_kind_registered_in_one_module_is_drawn_at_the_exact_snr_and_checked(clean, monkeypatch):
+    """What a new kind's module does (register a draw and its parameters) is all the checks need."""
+    from omegaconf import OmegaConf
+
+    from drsn_fd.data.noise import registry
+    from drsn_fd.errors import ConfigError
+    from drsn_fd.validate import check_eval, check_noise
+
+    monkeypatch.setattr(registry, "_KINDS", dict(registry._KINDS))
+
+    @registry.register_noise("uniform", order=99, params={"width": registry.Param(1.0, lambda v: v > 0, "a number > 0")})
+    def uniform(shape, gen, device="cpu", width=1.0):
+        return (torch.rand(shape, generator=gen, device=device) - 0.5) * width
+
+    assert list_noise_kinds()[-1] == "uniform"
+    r = realised_snr_db(clean, add_noise(clean, -3.0, "uniform", generator(0), {"width": 2}))
+    assert torch.all((r + 3).abs() < 0.01)
+    noise = {"kind": "uniform", "snr": -3, "train_snr": -3, "fixed_train": False, "width": 2, **noise_defaults()}
+    check_noise(OmegaConf.create(noise))
+    check_eval(OmegaConf.create({"snrs": [0], "kinds": ["uniform", "gaussian"]}))
+    with pytest.raises(ConfigError, match=r"^noise\.width=0 is not allowed; it must be a number > 0$"):
+        check_noise(OmegaConf.create({**noise, "width": 0}))
+    with pytest.raises(ConfigError, match="allowed: gaussian, laplacian, pink, impulsive, student_t, uniform, none$"):
+        check_noise(OmegaConf.create({**noise, "kind": "brown"}))
+    with pytest.raises(ValueError, match="parameter 'dof' differs from that of kind 'student_t'"):
+        registry.register_noise("t2", order=100, params={"dof": registry.Param(5.0, lambda v: v > 2, "> 2")})

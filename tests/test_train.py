@@ -212,7 +212,7 @@ def test_hparams_name_what_a_comparison_needs_swept_keys_first(tmp_path, cfg_fac
                        "trainer.epochs", "data"}
     assert hp["model"].string_value == "resnet" and hp["noise.kind"].string_value == "gaussian"
     assert hp["noise.snr"].number_value == 0 and hp["trainer.epochs"].number_value == 1
-    assert hp["protocol"].string_value == "matched" and hp["split_protocol"].string_value == m["split_protocol"]
+    assert hp["protocol"].string_value == "matched" and hp["split_protocol"].string_value == m["data"]["split_protocol"]
     assert {"hparam/test_acc", "hparam/test_acc_last", "hparam/test_macro_f1", "hparam/best_val_acc"} <= set(ev.Tags()["scalars"])
     assert ev.Scalars("hparam/test_acc")[0].value == pytest.approx(m["test"]["best"]["acc"])
     assert ev.Scalars("hparam/best_val_acc")[0].value == pytest.approx(m["best"]["val_acc"])

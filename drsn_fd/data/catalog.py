@@ -134,6 +134,8 @@ CLASS_SETS: dict[str, dict[str, list[str]]] = {
 }
 # the nine fault classes of `ten`: for loads or rigs without a normal record
 CLASS_SETS["faults"] = {lb: codes for lb, codes in CLASS_SETS["ten"].items() if lb != "normal"}
+# the fault location alone, whatever its size: the class set of data.test_sizes (another name of `four`)
+CLASS_SETS["location"] = CLASS_SETS["four"]
 
 
 def lookup(number: int) -> CatalogEntry | None:

@@ -207,12 +207,9 @@ def fetch_file(number: int, url: str, dest: Path, channel: str, timeout: float =
 
 
 def _settings(data: Mapping) -> tuple[Path, str, str]:
-    if data.get("source") == "simulated":
-        raise ConfigError("data=simulated is generated, not downloaded: use "
-                          "drsn-data download data=cwru data.root=DIR")
-    if data.get("manifest"):
-        raise ConfigError(f"data.manifest={data['manifest']} is set: drsn-data download fetches the "
-                          "public CWRU files by number; unset data.manifest (data.manifest=null)")
+    if data.get("source") != "cwru":
+        raise ConfigError(f"data={data.get('source')} is not downloaded: drsn-data download fetches the public "
+                          "CWRU files by number; use drsn-data download data=cwru data.root=DIR")
     if not data.get("root"):
         raise ConfigError("data.root is not set: say where the CWRU files go (data.root=DIR)")
     root = Path(str(data["root"])).expanduser()

@@ -207,3 +207,34 @@ def read_rate(path: str | Path, key: str, mat: dict | None = None) -> int:
     if x.size != 1 or not np.isfinite(x).all() or x.item() < 1:
         raise _error(path, "fs_key", key, "does not hold one positive sampling rate in Hz")
     return int(round(x.item()))
+
+
+def _kind(value: object) -> str:
+    x = np.asarray(value)
+    if x.dtype.kind in "iuf":
+        return f"numeric {' x '.join(map(str, x.shape))}"
+    return "text" if x.dtype.kind == "U" else "a struct" if x.dtype.names else "a cell array" if x.dtype == object \
+        else f"{x.dtype}"
+
+
+def read_single_array(path: str | Path) -> tuple[str, np.ndarray]:
+    """(name, 1-D signal) of the one numeric array a `.mat` file holds, whatever its name.
+
+    The single-array rule (HIT-SM files name their variable differently in each file): a file with
+    no numeric variable, or with more than one, is refused naming the file and what it holds.
+    """
+    mat = load_mat(path)
+    variables = {k: v for k, v in mat.items() if not k.startswith("__")}
+    numeric = [k for k, v in variables.items() if isinstance(v, np.ndarray) and v.dtype.kind in "iuf"]
+    if len(numeric) != 1:
+        held = ", ".join(f"{k} ({_kind(v)})" for k, v in variables.items()) or "no variables"
+        count = "no numeric array" if not numeric else f"{len(numeric)} numeric arrays"
+        raise DataError(f"{path}: holds {count}, so the one signal it holds cannot be told; variables: {held}")
+    name = numeric[0]
+    x = np.squeeze(np.asarray(variables[name], dtype=np.float64))
+    if x.ndim != 1 or x.size < 2:
+        raise DataError(f"{path}: variable {name} is a {' x '.join(map(str, variables[name].shape))} array, "
+                        "not a 1-D signal (n x 1 or 1 x n)")
+    if not np.all(np.isfinite(x)):
+        raise DataError(f"{path}: variable {name} holds NaN or infinite values")
+    return name, x

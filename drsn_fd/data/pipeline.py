@@ -12,8 +12,7 @@ from collections.abc import Mapping
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from drsn_fd.data.noise import add_noise, derived_seed, generator
-from drsn_fd.data.noise_spec import NOISE_DEFAULTS
+from drsn_fd.data.noise import add_noise, derived_seed, generator, noise_defaults
 from drsn_fd.data.normalize import normalize
 from drsn_fd.data.windows import WindowSet
 
@@ -32,8 +31,8 @@ def test_snr(noise: DictConfig | Mapping) -> float | None:
 
 
 def noise_params(noise: DictConfig | Mapping) -> dict:
-    """The kind-specific parameters of the noise config (impulse rate and ratio, dof)."""
-    return {k: noise[k] for k in NOISE_DEFAULTS if noise.get(k) is not None}
+    """The registered kinds' parameters the noise config sets (impulse rate and ratio, dof, ...)."""
+    return {k: noise[k] for k in noise_defaults() if noise.get(k) is not None}
 
 
 class NoisyWindows:

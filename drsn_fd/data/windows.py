@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from drsn_fd.data import domains
 from drsn_fd.data.records import Record
 from drsn_fd.data.sources import labels_in_order, load_records
 from drsn_fd.data.split import SPLITS, make_windows, split_bounds
@@ -31,7 +32,7 @@ class WindowSet:
     records: list[Record]
     window: int
     fs: int
-    protocol: str = "within-record (time split)"  # the split: within-record, cross-load or grouped
+    protocol: str = "within-record (time split)"  # the split in words: data.domains.protocol_name
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Windows per class and split."""
@@ -41,25 +42,20 @@ class WindowSet:
 
 def record_roles(records: Sequence[Record], cfg: Mapping) -> list[str]:
     """Each record's part in the split: 'time' (train | val | test by time, the default), 'fit'
-    (train | val | within by time: a training record of a shift protocol), or 'train', 'val' or
-    'test' (the whole record: groups named in data.val_groups and data.test_groups)."""
-    test_loads, test_groups = cfg.get("test_loads"), cfg.get("test_groups")
-    val_groups = {str(g) for g in cfg.get("val_groups") or []}
-    if test_loads is not None:
-        test = {int(v) for v in test_loads}
-        return ["test" if r.load in test else "fit" for r in records]
-    if test_groups is not None:
-        test = {str(g) for g in test_groups}
-        rest = "train" if val_groups else "fit"
-        return ["test" if r.group in test else "val" if r.group in val_groups else rest for r in records]
-    return ["time"] * len(records)
+    (train | val | within by time: a training record of a shift protocol), 'shared' (train | val |
+    test by time, its test stretch also in 'within': a normal record under data.test_sizes), or
+    'train', 'val' or 'test' (the whole record: the test values of data.test_loads, test_speeds,
+    test_rigs, test_sizes or test_groups, and the groups of data.val_groups). See data.domains."""
+    return domains.record_roles(records, cfg)
 
 
 def segments(n: int, role: str, fractions: Sequence[float], train_fraction: float = 1.0) -> dict[str, tuple[int, int]]:
     """The [start, end) samples of each split in a record of n samples with the given role.
 
     A 'fit' record is cut by time like a 'time' record, but its later stretch is the split
-    'within': a within-record test beside the shift protocol's test on other records.
+    'within': a within-record test beside the shift protocol's test on other records. A 'shared'
+    record (normal under data.test_sizes) is cut like a 'time' record, and its later stretch is
+    in both 'test' and 'within'.
     `train_fraction` keeps that share of the train segment, contiguous from its start.
     """
     if role in ("val", "test"):
@@ -67,6 +63,8 @@ def segments(n: int, role: str, fractions: Sequence[float], train_fraction: floa
     bounds = {"train": (0, n)} if role == "train" else split_bounds(n, tuple(fractions))
     if role == "fit":
         bounds["within"] = bounds.pop("test")
+    elif role == "shared":
+        bounds["within"] = bounds["test"]
     a, b = bounds["train"]
     bounds["train"] = (a, a + int(np.floor((b - a) * float(train_fraction) + 1e-9)))
     return bounds
@@ -88,24 +86,26 @@ def window_records(records: Sequence[Record], classes: list[str], window: int,
     return {s: Split(*(np.concatenate([p[k] for p in ps]) for k in range(4))) for s, ps in parts.items()}
 
 
-def split_protocol(cfg: Mapping) -> str:
-    """The name of the split in words: within-record, cross-load or grouped, with its domains."""
-    if cfg.get("test_loads") is not None:
-        train = "all other loads" if cfg.get("loads") is None else ",".join(str(v) for v in cfg["loads"])
-        return f"cross-load {train} -> {','.join(str(v) for v in cfg['test_loads'])} hp"
-    if cfg.get("test_groups") is not None:
-        return f"grouped: test groups [{', '.join(str(g) for g in cfg['test_groups'])}]"
-    return "within-record (time split)"
+def split_protocol(cfg: Mapping, records: Sequence[Record] | None = None) -> str:
+    """The name of the split in words with its domains: `within-record (time split)`,
+    `cross-load 0 -> 1 hp`, `cross-speed 600 -> 900 rpm`, `cross-rig selfbuilt -> mfs`,
+    `cross-size 0.007,0.014 -> 0.021 (normal: split by time)`, `grouped a,c -> b`.
+    With `records`, the training side names the values of the training records."""
+    return domains.protocol_name(cfg, records)
 
 
 def build_windows(cfg: Mapping) -> WindowSet:
-    """Records -> resample -> split (by time, or by load or group) -> windows, as the data config says."""
+    """Records -> resample -> split (by time, or by a domain: load, speed, rig, size, group) -> windows."""
     records = load_records(cfg)
     classes = labels_in_order(records)
     strides = {"train": cfg["stride_train"], "val": cfg["stride_eval"], "test": cfg["stride_eval"],
                "within": cfg["stride_eval"]}
-    splits = window_records(records, classes, int(cfg["window"]), cfg["split"], strides,
-                            record_roles(records, cfg), float(cfg.get("train_fraction") or 1.0))
+    roles = record_roles(records, cfg)
+    for rec, role in zip(records, roles, strict=True):
+        rec.role = role
+    splits = window_records(records, classes, int(cfg["window"]), cfg["split"], strides, roles,
+                            float(cfg.get("train_fraction") or 1.0))
     for sp in splits.values():
         sp.x = sp.x.astype(np.float32, copy=False)
-    return WindowSet(splits, classes, list(records), int(cfg["window"]), int(cfg["fs"]), split_protocol(cfg))
+    return WindowSet(splits, classes, list(records), int(cfg["window"]), int(cfg["fs"]),
+                     split_protocol(cfg, records))

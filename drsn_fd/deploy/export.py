@@ -3,7 +3,8 @@
 The exported model takes normalised windows shaped (batch, 1, window) as float32 and
 returns the class logits (batch, classes); softmax gives the probabilities. Normalisation
 is not inside it: apply the checkpoint's (z-score by default) to each raw window first.
-A JSON file beside it (`<out>.json`) holds the class names, rate, window and normalisation.
+A JSON file beside it (`<out>.json`) holds the class names, rate, window and normalisation, and
+the accelerometer channel and window hop of the checkpoint's config (what drsn-predict windows by).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import torch
 
 from drsn_fd.errors import ConfigError, DrsnError
+from drsn_fd.evaluate.checkpoint_config import checkpoint_config
 from drsn_fd.io import write_text
 from drsn_fd.models.checkpoint import load_model
 
@@ -69,12 +71,14 @@ def export_model(checkpoint: str | Path, fmt: str, out: str | Path | None = None
     if fmt not in FORMATS:
         raise ConfigError(f"format={fmt!r} is unknown; allowed: {', '.join(FORMATS)}")
     model, ck = load_model(checkpoint)
+    data = checkpoint_config(ck["config"], where=checkpoint).data
     out = Path(out) if out else default_out(checkpoint, fmt)
     out.parent.mkdir(parents=True, exist_ok=True)
     example = torch.zeros(2, 1, int(ck["window"]))
     (_torchscript if fmt == "torchscript" else _onnx)(model, example, out)
     meta = {"format": fmt, "checkpoint": str(checkpoint), "model": ck["model"], "classes": list(ck["classes"]),
             "fs": int(ck["fs"]), "window": int(ck["window"]), "normalize": ck["normalize"],
+            "channel": data.channel, "stride": int(data.stride_eval or ck["window"]),
             "input": {"name": INPUT, "shape": ["batch", 1, int(ck["window"])], "dtype": "float32",
                       "what": f"windows of {ck['window']} samples at {ck['fs']} Hz, each normalised ({ck['normalize']})"},
             "output": {"name": OUTPUT, "shape": ["batch", len(ck["classes"])],

@@ -1,7 +1,8 @@
 """drsn-predict: classify new recordings window by window, exactly as training windowed them.
 
-Each file (`.mat` with the channel found by its key suffix, `.npy`, or a one-column
-`.csv`) is brought to the checkpoint's rate with the training resampler, cut into windows
+Each file (a `.mat`: its CWRU channel, the signal `key=` names, or its one numeric array;
+a `.npy`; a `.csv`: its one column, or the one `column=` names; the layouts of
+`drsn_fd.data.signal_files`, which data=manifest reads too) is brought to the checkpoint's rate with the training resampler, cut into windows
 of the checkpoint's length, normalised per window as in training, and classified. No
 noise is added: a recording brings its own.
 
@@ -23,17 +24,17 @@ import pandas as pd
 import torch
 
 from drsn_fd.data.catalog import lookup
-from drsn_fd.data.matfile import file_number, read_channel
+from drsn_fd.data.matfile import file_number
 from drsn_fd.data.normalize import normalize
 from drsn_fd.data.resample import resample
+from drsn_fd.data.signal_files import SUFFIXES, read_csv, read_mat, read_npy, refuse_options
 from drsn_fd.data.split import make_windows, window_starts
 from drsn_fd.errors import ConfigError, DataError
+from drsn_fd.evaluate.checkpoint_config import checkpoint_config
 from drsn_fd.io import write_text
 from drsn_fd.models.checkpoint import load_model
 
 log = logging.getLogger(__name__)
-
-SUFFIXES = (".mat", ".npy", ".csv")
 
 
 @dataclass
@@ -93,59 +94,24 @@ def input_rate(path: Path, input_fs: int | None) -> int:
     raise DataError(f"{path}: sampling rate unknown ({why}); pass input_fs=HZ")
 
 
-def _numeric(x: np.ndarray, path: Path) -> np.ndarray:
-    if x.dtype.kind not in "biuf":
-        raise DataError(f"{path}: holds {x.dtype} values, not a numeric signal")
-    x = np.asarray(x, dtype=np.float64)
-    if x.size == 0:
-        raise DataError(f"{path}: holds no samples")
-    if not np.all(np.isfinite(x)):
-        raise DataError(f"{path}: holds NaN or infinite values")
-    return x
+def read_signal(path: Path, channel: str, from_folder: bool = False, key: str | None = None,
+                column: object = None) -> np.ndarray | None:
+    """The raw signal of one input file (None: a folder's CSV of several columns, no column= given).
 
-
-def read_npy(path: Path) -> np.ndarray:
-    """The 1-D signal of a `.npy` file (shape (n,), (n, 1) or (1, n))."""
-    try:
-        x = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
-        raise DataError(f"{path}: not a readable .npy array ({type(e).__name__}: {e})") from None
-    if not isinstance(x, np.ndarray) or x.squeeze().ndim != 1:
-        raise DataError(f"{path}: holds an array of shape {getattr(x, 'shape', '?')}; expected one signal (1-D)")
-    return _numeric(x.squeeze(), path)
-
-
-def read_csv(path: Path) -> np.ndarray | None:
-    """The signal of a one-column `.csv` (an optional header line); None if it has more columns."""
-    try:
-        df = pd.read_csv(path, header=None, dtype=str, skip_blank_lines=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise DataError(f"{path}: not a readable one-column CSV ({type(e).__name__}: {e})") from None
-    if df.shape[1] != 1:
-        return None
-    text = df[0].str.strip()
-    col = pd.to_numeric(text, errors="coerce")
-    if len(col) and np.isnan(col.iloc[0]):  # a header line
-        text, col = text.iloc[1:], col.iloc[1:]
-    bad = np.flatnonzero(col.isna().to_numpy())
-    if bad.size:
-        raise DataError(f"{path}: value {text.iloc[bad[0]]!r} (sample {int(bad[0])}) is not a number")
-    return _numeric(col.to_numpy(), path)
-
-
-def read_signal(path: Path, channel: str, from_folder: bool = False) -> np.ndarray | None:
-    """The raw signal of one input file (None: a folder's CSV that is no one-column signal)."""
+    `key` applies to a `.mat` and `column` to a `.csv` only; in a folder, the other files ignore them.
+    """
     suffix = path.suffix.lower()
     if suffix == ".mat":
-        return read_channel(path, channel)[0]
+        return read_mat(path, channel, key)[0]
     if suffix == ".npy":
         return read_npy(path)
-    x = read_csv(path)
+    x = read_csv(path, column)
     if x is None:
         if from_folder:
-            log.info("skipping %s: not a one-column signal CSV", path)
+            log.info("skipping %s: a CSV of several columns (name the signal's with column=)", path)
             return None
-        raise DataError(f"{path}: a signal CSV has one column; this one has more")
+        raise DataError(f"{path}: this CSV has several columns; name the signal's with column= "
+                        "(a header name or a 0-based index)")
     return x
 
 
@@ -165,20 +131,25 @@ def class_probabilities(model: torch.nn.Module, x: np.ndarray, how: str, batch: 
 
 
 def predict_files(checkpoint: str | Path, inputs: str | Path, input_fs: object = None, channel: str | None = None,
-                  stride: object = None, batch: int = 512) -> dict:
-    """Classify every window of every input file; the result holds each file's windows."""
+                  stride: object = None, batch: int = 512, *, key: str | None = None, column: object = None) -> dict:
+    """Classify every window of every input file; the result holds each file's windows.
+
+    `key`: the signal's key in a `.mat`; `column`: a `.csv`'s signal column (header name or 0-based index).
+    """
     model, ck = load_model(checkpoint)
-    data_cfg = (ck["config"] or {}).get("data", {})
+    data_cfg = checkpoint_config(ck["config"], where=checkpoint).data
     fs, window, how = int(ck["fs"]), int(ck["window"]), ck["normalize"]
-    channel = channel or data_cfg.get("channel", "DE")
-    stride = positive_int(stride, "stride", "samples") if stride is not None else int(data_cfg.get("stride_eval") or window)
+    channel = channel or data_cfg.channel
+    stride = positive_int(stride, "stride", "samples") if stride is not None else int(data_cfg.stride_eval or window)
     fs_given = positive_int(input_fs, "input_fs") if input_fs is not None else None
     files = []
     for path, from_folder in input_files(inputs):
         is_mat = path.suffix.lower() == ".mat"
         if is_mat:  # refused before it is read
             fs_in = input_rate(path, fs_given)
-        raw = read_signal(path, channel, from_folder)
+        if not from_folder:
+            refuse_options(path, key, column)
+        raw = read_signal(path, channel, from_folder, key, column)
         if raw is None:
             continue
         if not is_mat:

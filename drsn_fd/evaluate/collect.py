@@ -2,15 +2,16 @@
 
 A run that is not completed (failed, interrupted, still running, or a metrics.json that is
 half-written or not JSON at all) is kept as a `Run` with its status and error, never raised.
+What a record holds and lacks is `record.py`'s to say.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from drsn_fd.errors import DrsnError
+from drsn_fd.evaluate.record import RecordError, missing, read_record
 
 UNREADABLE = "unreadable"
 
@@ -52,20 +53,17 @@ def read_run(root: Path, path: Path, prefix: str = "") -> Run:
     rel = path.parent.relative_to(root).as_posix()
     folder = prefix + (path.parent.resolve().name if rel == "." else rel)
     try:
-        m = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        kind = "not valid JSON (half-written or corrupt)" if isinstance(e, ValueError) else "unreadable"
-        return Run(folder, UNREADABLE, f"metrics.json is {kind}: {str(e).splitlines()[0]}")
-    if not isinstance(m, dict):
-        return Run(folder, UNREADABLE, f"metrics.json holds a {type(m).__name__}, not an object")
+        m = read_record(path)
+    except RecordError as e:
+        return Run(folder, UNREADABLE, str(e))
     status = str(m.get("status") or "unknown")
     error = str(m.get("error") or "").strip().splitlines()
     error = error[0] if error else ""
     if status != "completed":
         return Run(folder, status, error or _progress(m), m)
-    missing = _missing(m)
-    if missing:
-        return Run(folder, "incomplete", f"completed, but metrics.json lacks {missing}", m)
+    lacks = missing(m)
+    if lacks:
+        return Run(folder, "incomplete", f"completed, but metrics.json lacks {lacks}", m)
     return Run(folder, status, "", m)
 
 
@@ -92,17 +90,3 @@ def _progress(m: dict) -> str:
         return f"stopped or still going at epoch {len(history)}" + (f"/{epochs}" if epochs else "")
     return ""
 
-
-def _missing(m: dict) -> str:
-    """The first key a completed run needs for the report that it lacks, else ''."""
-    best = (m.get("test") or {}).get("best") if isinstance(m.get("test"), dict) else None
-    if not isinstance(best, dict) or not {"acc", "macro_f1"} <= set(best):
-        return "test.best.acc / test.best.macro_f1"
-    for key in ("model", "seed", "noise", "data", "protocol"):
-        if m.get(key) is None:
-            return key
-    if not isinstance(m["noise"], dict) or "kind" not in m["noise"]:
-        return "noise.kind"
-    if not isinstance(m["data"], dict) or "name" not in m["data"]:
-        return "data.name"
-    return ""

@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import DictConfig
 
 from drsn_fd.data.pipeline import NoisyWindows, test_snr
 from drsn_fd.data.windows import build_windows
-from drsn_fd.errors import ConfigError, DataError, DrsnError
+from drsn_fd.errors import DataError, DrsnError
+from drsn_fd.evaluate.checkpoint_config import checkpoint_config
 from drsn_fd.evaluate.robustness import curve_kinds
 from drsn_fd.evaluate.tensorboard import TBLogger
 from drsn_fd.io import write_text
@@ -44,19 +44,9 @@ def run_dir_of(checkpoint: str | Path) -> Path:
     return folder.parent if folder.name == "checkpoints" else folder
 
 
-def inspect_config(config: dict, overrides: list[str]) -> DictConfig:
-    """The checkpoint's training config with `data.*` and `eval.*` overrides (key=value)."""
-    cfg = OmegaConf.create(config)
-    OmegaConf.set_struct(cfg, True)
-    for item in overrides:
-        key, sep, _ = item.partition("=")
-        if not sep or not key.startswith(OVERRIDABLE):
-            raise ConfigError(f"{item!r}: only data.* and eval.* overrides (key=value) are allowed")
-        try:
-            cfg.merge_with_dotlist([item])
-        except OmegaConfBaseException as e:
-            raise ConfigError(f"{item!r}: {str(e).splitlines()[0]}") from None
-    return cfg
+def inspect_config(config: dict, overrides: list[str], where: object = "the checkpoint") -> DictConfig:
+    """The checkpoint's training config with `data.*` and `eval.*` overrides (key=value), checked."""
+    return checkpoint_config(config, overrides, OVERRIDABLE, where)
 
 
 @torch.inference_mode()
@@ -124,8 +114,8 @@ def inspect_thresholds(checkpoint: str | Path, overrides: list[str] | None = Non
     units = shrinkage_units(model)
     if not units:
         raise DrsnError(f"{checkpoint}: model {ck['model']!r} has no shrinkage units; drsn-inspect needs a "
-                        "DRSN checkpoint (drsn_cs or drsn_cw)")
-    cfg = inspect_config(ck["config"], list(overrides or []))
+                        "checkpoint of a model with shrinkage or scaling units (drsn_cs, drsn_cw, se_resnet)")
+    cfg = inspect_config(ck["config"], list(overrides or []), checkpoint)
     out = Path(out) if out else run_dir_of(checkpoint) / "inspect"
     ws = build_windows(cfg.data)
     if ws.classes != list(ck["classes"]) or ws.fs != int(ck["fs"]) or ws.window != int(ck["window"]):

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import zlib
+
+from drsn_fd.errors import ConfigError
+from drsn_fd.models import model_entry
+
 
 def curve_figure(curve: list[dict], title: str):
     """Test accuracy against test SNR, one line per noise kind, clean as a dashed level."""
@@ -29,16 +34,17 @@ def curve_figure(curve: list[dict], title: str):
 
 # ---------------------------------------------------------------- the sweep report's figures
 
-MODEL_COLOURS = {"convnet": "#7f7f7f", "resnet": "#1f77b4", "wdcnn": "#2ca02c",
-                 "drsn_cs": "#ff7f0e", "drsn_cw": "#d62728"}
-EXTRA_COLOURS = ["#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#393b79", "#637939"]
+# for a model the registry does not hold (an old run's): none of them is a registered model's colour
+EXTRA_COLOURS = ["#8c564b", "#e377c2", "#bcbd22", "#17becf", "#393b79", "#637939", "#843c39"]
 
 
 def model_colour(model: str) -> str:
-    """The colour of a model in every figure: fixed for the known models, stable for others."""
-    import zlib
-
-    return MODEL_COLOURS.get(model) or EXTRA_COLOURS[zlib.crc32(model.encode()) % len(EXTRA_COLOURS)]
+    """The colour of a model in every figure: its registry entry's; for a name the registry does
+    not hold, one of EXTRA_COLOURS, the same for that name in every report."""
+    try:
+        return model_entry(model).colour
+    except ConfigError:
+        return EXTRA_COLOURS[zlib.crc32(str(model).encode()) % len(EXTRA_COLOURS)]
 
 
 def _plt():
@@ -133,8 +139,8 @@ def robustness_figure(panels: list[tuple[str, object, float | None]], models: li
     return fig
 
 
-def paired_figure(panels: list[tuple[str, str, object]], models: list[str], title: str):
-    """DRSN - ResNet accuracy difference against SNR with its 95 % intervals, a zero line.
+def paired_figure(panels: list[tuple[str, str, object]], models: list[str], title: str, baseline: str):
+    """DRSN - `baseline` accuracy difference against SNR with its 95 % intervals, a zero line.
 
     Each panel is (title, x-axis label, pairs); pairs have the columns model, snr (dB),
     diff_mean, t_low, t_high, boot_low, boot_high (accuracy 0..1). Bars: t-interval;
@@ -155,10 +161,10 @@ def paired_figure(panels: list[tuple[str, str, object]], models: list[str], titl
             mean = 100 * g["diff_mean"].to_numpy()
             ax.vlines(x, 100 * g["boot_low"], 100 * g["boot_high"], color=colour, lw=7, alpha=0.25)
             err = [mean - 100 * g["t_low"].to_numpy(), 100 * g["t_high"].to_numpy() - mean]
-            ax.errorbar(x, mean, yerr=err, fmt="o-", color=colour, capsize=3, label=f"{model} − resnet")
+            ax.errorbar(x, mean, yerr=err, fmt="o-", color=colour, capsize=3, label=f"{model} − {baseline}")
         ax.set_xticks(sorted(pairs["snr"].unique()))
         ax.set_xlabel(xlabel)
-        ax.set_ylabel("accuracy difference, DRSN − ResNet (pp)")
+        ax.set_ylabel(f"accuracy difference, DRSN − {baseline} (pp)")
         ax.set_title(_wrap(name), fontsize=9)
         ax.grid(alpha=0.3)
     handles, _ = axes[0].get_legend_handles_labels()

@@ -23,11 +23,12 @@ from drsn_fd.errors import DrsnError
 from drsn_fd.evaluate.collect import Run, collect
 from drsn_fd.evaluate.report_figures import write_figures
 from drsn_fd.evaluate.stats import (
-    BASELINES,
     BOOTSTRAP_SEED,
     N_RESAMPLES,
+    baselines,
     curve_means,
     curve_table,
+    drsn_models,
     duplicates,
     group_table,
     paired_table,
@@ -99,8 +100,8 @@ def groups_markdown(groups: pd.DataFrame) -> str:
 def paired_markdown(paired: pd.DataFrame) -> str:
     """The paired table: mean difference and intervals in percentage points."""
     if paired.empty:
-        return (f"No pairs: a pair needs a DRSN run (drsn_*) and a {_baselines(' or ')} run with the same seed, "
-                "data, noise kind, training SNR and protocol.")
+        return (f"No pairs: a pair needs a DRSN run ({', '.join(drsn_models())}) and a {_baselines(' or ')} run "
+                "with the same seed, data, noise kind, training SNR and protocol.")
     t = paired
     cols = {"DRSN model": t["model"], "baseline": t["baseline"]}
     if t["data"].nunique() > 1:
@@ -214,7 +215,7 @@ def _setup(runs: list[Run], table) -> list[str]:
 
 
 def _baselines(sep: str) -> str:
-    return sep.join(BASELINES)
+    return sep.join(baselines())
 
 
 def _pm(mean: float, std: float) -> str:

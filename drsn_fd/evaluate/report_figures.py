@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from drsn_fd.data.noise import KINDS
+from drsn_fd.data.noise import list_noise_kinds
 from drsn_fd.evaluate import plots
 from drsn_fd.evaluate.collect import Run
-from drsn_fd.evaluate.stats import BASELINE, CONDITION, curve_pairs, order_models, snr_order
+from drsn_fd.evaluate.stats import CONDITION, curve_pairs, figure_baseline, order_models, snr_order
 from drsn_fd.io import save_figure
 
 log = logging.getLogger(__name__)
@@ -72,24 +72,24 @@ def _robustness(curve_avg, data: str, kind: str):
 
 
 def _paired(paired, pairs_on_curves, data: str, kind: str):
-    panels = []
-    paired = paired[paired["baseline"] == BASELINE]  # the figure shows DRSN - resnet; the tables show all
+    panels, baseline = [], figure_baseline()
+    paired = paired[paired["baseline"] == baseline]  # the figures show DRSN - resnet; the tables all
     p = paired[(paired["data"] == data) & (paired["noise"] == kind) & (paired["protocol"] == "matched")]
     if not p.empty:
         panels.append(("matched protocol: trained and tested at each SNR", "SNR of training and test noise (dB)",
                        p.assign(snr=p["train_snr"].map(snr_order))))
     if not pairs_on_curves.empty:
         c = pairs_on_curves[(pairs_on_curves["data"] == data) & (pairs_on_curves["curve_kind"] == kind)
-                            & (pairs_on_curves["protocol"] != "matched") & (pairs_on_curves["baseline"] == BASELINE)]
+                            & (pairs_on_curves["protocol"] != "matched") & (pairs_on_curves["baseline"] == baseline)]
         for (noise, protocol, train), g in c.groupby(CONDITION[1:], sort=False):
             panels.append((_condition(noise, protocol, train) + " (robustness curve)",
                            f"test SNR, {kind} noise (dB)", g.assign(snr=g["curve_snr"])))
     if not panels:
         return None
     models = order_models(m for _, _, g in panels for m in g["model"])
-    title = (f"{data}: paired accuracy difference DRSN − ResNet, {kind} noise\n"
+    title = (f"{data}: paired accuracy difference DRSN − {baseline}, {kind} noise\n"
              "(pairs share seed and test windows; mean with 95 % intervals)")
-    return plots.paired_figure(panels, models, title)
+    return plots.paired_figure(panels, models, title, baseline)
 
 
 def _confusion(table, by_folder: dict, data: str, kind: str):
@@ -139,8 +139,10 @@ def _condition(noise: str, protocol: str, train: str) -> str:
 
 
 def _kinds(values) -> list[str]:
+    """The noise registry's display order, then kinds it does not hold (an old run's, 'none') by name."""
     found = set(values)
-    return [k for k in KINDS if k in found] + sorted(found - set(KINDS))
+    known = [k for k in list_noise_kinds() if k in found]
+    return known + sorted(found - set(known))
 
 
 def _figure_order(name: str) -> tuple:

@@ -10,32 +10,34 @@ with metrics.json (protocol 'evaluate': drsn-report lists it beside training run
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import time
-from contextlib import nullcontext
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
-from omegaconf import DictConfig, OmegaConf, open_dict
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import DictConfig, OmegaConf
 
-from drsn_fd.data.pipeline import NoisyWindows, test_snr, train_snr
+from drsn_fd.data.pipeline import NoisyWindows
 from drsn_fd.data.sources import load_records
 from drsn_fd.data.windows import WindowSet, build_windows, record_roles, segments
 from drsn_fd.errors import ConfigError, DataError
+from drsn_fd.evaluate.checkpoint_config import checkpoint_config, fill_data
+from drsn_fd.evaluate.device import bf16
 from drsn_fd.evaluate.inspect import run_dir_of
-from drsn_fd.evaluate.predict import test_weights
-from drsn_fd.evaluate.robustness import robustness_curve
-from drsn_fd.io import write_json, write_text
+from drsn_fd.evaluate.record import (
+    METRICS,
+    RecordError,
+    data_summary,
+    noise_summary,
+    read_record,
+    test_parts,
+    write_record,
+)
 from drsn_fd.models.checkpoint import load_model
-from drsn_fd.validate import check_config, protocol
+from drsn_fd.validate import protocol
 
 OVERRIDABLE = ("data.", "noise.", "eval.")
-TRAIN_ONLY = ("noise.train_snr", "noise.fixed_train")  # shape training only: the checkpoint fixed them
 
 
 class MismatchError(DataError):
@@ -46,48 +48,9 @@ class LeakError(DataError):
     """Test windows overlap samples the checkpoint was trained or validated on."""
 
 
-def _data_yaml(name: str) -> dict:
-    """The keys of configs/data/<name>.yaml (without its defaults list); {} if there is none."""
-    path = files("drsn_fd.configs") / "data" / f"{name}.yaml"
-    d = OmegaConf.to_container(OmegaConf.create(path.read_text())) if path.is_file() else {}
-    return {k: v for k, v in d.items() if k != "defaults"}
-
-
-def _fill(data: DictConfig, defaults: dict) -> None:
-    with open_dict(data):  # only the keys it lacks
-        for k, v in defaults.items():
-            if k not in data:
-                data[k] = v
-
-
-def evaluate_config(config: dict, overrides: list[str]) -> DictConfig:
-    """The checkpoint's training config with `data.*`, `noise.*` and `eval.*` overrides, checked.
-
-    Data keys a newer package knows (test_loads, root, ...) are filled in from the packaged configs.
-    """
-    cfg = OmegaConf.create(config)
-    _fill(cfg.data, _data_yaml("_base"))
-    known = {k for n in ("_base", "cwru", "simulated") for k in _data_yaml(n)}
-    OmegaConf.set_struct(cfg, True)
-    for item in overrides:
-        key, sep, _ = item.partition("=")
-        if not sep or not key.startswith(OVERRIDABLE):
-            raise ConfigError(f"{item!r}: only data.*, noise.* and eval.* overrides (key=value) are allowed")
-        if key in TRAIN_ONLY:
-            raise ConfigError(f"{item!r}: {key} only shapes training; the checkpoint was trained with "
-                              f"{key}={OmegaConf.select(cfg, key)}")
-        try:
-            with open_dict(cfg.data) if key.removeprefix("data.").split(".")[0] in known else nullcontext():
-                cfg.merge_with_dotlist([item])
-        except OmegaConfBaseException as e:
-            raise ConfigError(f"{item!r}: {str(e).splitlines()[0]}") from None
-    if cfg.data.source != config["data"]["source"]:
-        source = _data_yaml(str(cfg.data.source))
-        _fill(cfg.data, source)
-        if "name" in source and not any(o.startswith("data.name=") for o in overrides):
-            cfg.data.name = source["name"]
-    check_config(cfg)
-    return cfg
+def evaluate_config(config: dict, overrides: list[str], where: object = "the checkpoint") -> DictConfig:
+    """The checkpoint's training config with `data.*`, `noise.*` and `eval.*` overrides, checked."""
+    return checkpoint_config(config, overrides, OVERRIDABLE, where)
 
 
 def short_name(overrides: list[str], checkpoint: str | Path = "best.pt") -> str:
@@ -129,7 +92,7 @@ def _files_of(data: DictConfig) -> tuple:
 def refuse_leaks(ws: WindowSet, cfg: DictConfig, config: dict, checkpoint) -> None:
     """Refuse test windows that overlap samples the checkpoint trained or validated on."""
     orig = OmegaConf.create(config).data
-    _fill(orig, _data_yaml("_base"))
+    fill_data(orig)
     if orig == cfg.data or _files_of(orig) != _files_of(cfg.data):
         return  # the run's own split (its test is apart), or other files
     seen: dict[str, list] = {}
@@ -153,46 +116,35 @@ def rescore(checkpoint: str | Path, overrides: list[str] | None = None, out: str
     t0 = time.perf_counter()
     device, overrides = torch.device(device), list(overrides or [])
     model, ck = load_model(checkpoint, device)
-    cfg = evaluate_config(ck["config"], overrides)
+    cfg = evaluate_config(ck["config"], overrides, checkpoint)
     run_dir = run_dir_of(checkpoint)
     out = Path(out) if out else run_dir / "evaluate" / short_name(overrides, checkpoint)
-    if (out / "metrics.json").exists() and _protocol_in(out / "metrics.json") != "evaluate":
+    if (out / METRICS).exists() and _protocol_in(out / METRICS) != "evaluate":
         raise ConfigError(f"out={out} holds the metrics.json of a run, not of an evaluation; choose another folder")
     ws = build_windows(cfg.data)
     fit_checkpoint(ws, cfg, ck, checkpoint)
     refuse_leaks(ws, cfg, ck["config"], checkpoint)
     data = NoisyWindows(ws, cfg, device)
     t_data = time.perf_counter() - t0
-    amp_cfg, deterministic = cfg.trainer.amp, bool(cfg.trainer.deterministic)  # as train.device.switch
-    amp = device.type == "cuda" and (not deterministic if amp_cfg == "auto" else bool(amp_cfg))
-    batch, y_test = int(cfg.trainer.eval_batch_size), ws.splits["test"].y
-    # The run drew its own test point first; the curve's point at noise.snr reuses that draw (inspect.py)
-    test_x = data.fixed("test", cfg.noise.kind, test_snr(cfg.noise))
-    test = test_weights(model, {"best": ck["model_state"]}, test_x, data.y["test"], y_test, ws.classes, batch, amp)
-    curve = robustness_curve(model, data, cfg, y_test, batch, amp)
+    scored = test_parts(model, {"best": ck["model_state"]}, data, cfg, ws, int(cfg.trainer.eval_batch_size),
+                        bf16(cfg.trainer, device))
     trained = OmegaConf.create(ck["config"])
     record = {
         "status": "completed", "protocol": "evaluate", "train_protocol": protocol(trained),
         "model": ck["model"], "seed": int(cfg.seed), "params": ck.get("params"), "device": str(device),
         "checkpoint": str(Path(checkpoint).resolve()), "checkpoint_epoch": ck.get("epoch"),
-        "run_dir": str(run_dir), "evaluation_dir": str(out), "overrides": overrides, "split_protocol": ws.protocol,
-        "data": {"name": cfg.data.name, "source": cfg.data.source, "split_protocol": ws.protocol,
-                 "classes": ws.classes, "fs": ws.fs, "window": ws.window, "split": list(cfg.data.split),
-                 "windows": {"test": len(y_test)},
-                 "records": [ws.records[i].summary() for i in sorted(set(ws.splits["test"].record.tolist()))]},
-        "noise": {"kind": cfg.noise.kind, "snr": cfg.noise.snr, "train_snr": train_snr(trained.noise),
-                  "fixed_train": bool(trained.noise.fixed_train), "train_kind": trained.noise.kind},
-        "test": test, "robustness": curve, "config": OmegaConf.to_container(cfg, resolve=True),
+        "run_dir": str(run_dir), "evaluation_dir": str(out), "overrides": overrides,
+        "data": data_summary(ws, cfg.data, ["test"]), "noise": noise_summary(cfg.noise, trained.noise),
+        **scored, "config": OmegaConf.to_container(cfg, resolve=True),
         "timings": {"data_s": round(t_data, 3), "eval_s": round(time.perf_counter() - t0 - t_data, 3),
                     "total_s": round(time.perf_counter() - t0, 3)},
     }
-    write_text(out / "robustness.csv", pd.DataFrame(curve).to_csv(index=False))
-    write_json(out / "metrics.json", record)
+    write_record(out, record)
     return record
 
 
 def _protocol_in(path: Path) -> str | None:
     try:
-        return json.loads(path.read_text()).get("protocol")
-    except (OSError, ValueError, AttributeError):  # unreadable, not JSON, not an object
+        return read_record(path).get("protocol")
+    except RecordError:
         return None

@@ -5,6 +5,7 @@ training SNR x protocol (and the test SNR, which is the
 training SNR under the matched protocol). Pairs share seed, data (name, classes, window), noise
 kind, training SNR, protocol and test SNR: the two models were scored on the very same windows.
 Each DRSN model is paired with every baseline of the sweep: resnet, and the se_resnet control.
+Which models are DRSN or baselines, and their order, are the model registry's facts.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ import pandas as pd
 from scipy import stats
 
 from drsn_fd.data.pipeline import test_snr, train_snr
+from drsn_fd.errors import ConfigError
 from drsn_fd.evaluate.collect import Run
+from drsn_fd.models import list_models, model_entry
+from drsn_fd.models.registry import ModelEntry
 
-BASELINE = "resnet"
-BASELINES = (BASELINE, "se_resnet")  # se_resnet: the same attention subnetwork, scaling instead of thresholding
-MODEL_ORDER = ["convnet", "resnet", "se_resnet", "wdcnn", "drsn_cs", "drsn_cw"]
 PROTOCOL_ORDER = ["matched", "mismatched", "clean-to-noisy", "mixed", "clean"]
 CONDITION = ["data", "noise", "protocol", "train_snr"]  # what a model was trained on
 GROUP_KEYS = ["data", "model", "noise", "protocol", "train_snr", "test_snr"]
@@ -52,9 +53,36 @@ def snr_order(label: str) -> float:
     return float(label)
 
 
+def registered(model: object) -> ModelEntry | None:
+    """The registry entry of `model`; None for a name the registry does not hold (an old run's)."""
+    try:
+        return model_entry(model)
+    except ConfigError:
+        return None
+
+
 def is_drsn(model: str) -> bool:
-    """Models compared against the baselines: drsn_cw, drsn_cs and any other drsn*."""
-    return model.startswith("drsn")
+    """Models compared against the baselines: the registry's family 'drsn' (drsn_cs, drsn_cw).
+
+    A model the registry no longer holds (an old run's) counts as DRSN by its name, drsn*.
+    """
+    entry = registered(model)
+    return entry.is_drsn if entry is not None else str(model).startswith("drsn")
+
+
+def drsn_models() -> tuple[str, ...]:
+    """The registry's DRSN models, in display order."""
+    return tuple(m for m in list_models() if model_entry(m).is_drsn)
+
+
+def baselines() -> tuple[str, ...]:
+    """What each DRSN model is paired with: the registry's baselines and controls (resnet, se_resnet)."""
+    return tuple(m for m in list_models() if model_entry(m).is_baseline)
+
+
+def figure_baseline() -> str:
+    """The baseline the paired figures draw DRSN differences against: the first of family 'baseline'."""
+    return next(m for m in list_models() if model_entry(m).family == "baseline")
 
 
 def run_table(runs: list[Run]) -> pd.DataFrame:
@@ -159,8 +187,9 @@ def bootstrap_interval(d: np.ndarray) -> tuple[float, float]:
 
 
 def paired_table(table: pd.DataFrame, keys: list[str] = PAIR_KEYS, value: str = "acc",
-                 baselines: tuple[str, ...] = BASELINES) -> pd.DataFrame:
-    """Each DRSN model against each baseline present, on the runs that share `keys` and seed.
+                 against: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Each DRSN model against each baseline present (default: `baselines()`), on the runs that
+    share `keys` and seed.
 
     One row per DRSN model, baseline and key; `diff_*` and the intervals are DRSN - baseline in
     the units of `value` (accuracy: 0..1).
@@ -171,7 +200,7 @@ def paired_table(table: pd.DataFrame, keys: list[str] = PAIR_KEYS, value: str = 
     single = table[~table.duplicated(["model", *on], keep=False)]
     rows = []
     for model, baseline in itertools.product(order_models(m for m in single["model"].unique() if is_drsn(m)),
-                                             baselines):
+                                             baselines() if against is None else against):
         base = single[single["model"] == baseline]
         pairs = single[single["model"] == model].merge(base, on=on, suffixes=("", "_base"))
         for key, g in pairs.groupby(keys, sort=False, dropna=False):
@@ -203,9 +232,11 @@ def curve_pairs(curves: pd.DataFrame) -> pd.DataFrame:
 
 
 def order_models(models) -> list[str]:
-    """The fixed model order (convnet, resnet, se_resnet, wdcnn, drsn_cs, drsn_cw), then others by name."""
+    """The registry's display order (convnet, resnet, se_resnet, wdcnn, drsn_cs, drsn_cw), then the
+    models it does not hold (old runs') by name."""
     models = set(models)
-    return [m for m in MODEL_ORDER if m in models] + sorted(models - set(MODEL_ORDER))
+    known = [m for m in list_models() if m in models]
+    return known + sorted(models - set(known))
 
 
 def sort_table(t: pd.DataFrame) -> pd.DataFrame:

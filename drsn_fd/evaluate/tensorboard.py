@@ -40,7 +40,7 @@ def comparison_hparams(cfg: DictConfig, record: dict, overrides: list[tuple[str,
     """The hyperparameters a comparison needs, the overridden (swept) keys first: TensorBoard's order."""
     base = {"model": cfg.model.name, "noise.kind": cfg.noise.kind, "noise.snr": _hp(test_snr(cfg.noise)),
             "noise.train_snr": _hp(train_snr(cfg.noise)), "protocol": record["protocol"],
-            "split_protocol": str(record.get("split_protocol")), "seed": int(cfg.seed),
+            "split_protocol": str(record["data"]["split_protocol"]), "seed": int(cfg.seed),
             "trainer.epochs": int(cfg.trainer.epochs), "data": cfg.data.name}
     out = {}
     for key, value in overrides:

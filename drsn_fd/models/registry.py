@@ -28,6 +28,7 @@ class ModelEntry:
     order: int  # display order in tables and figures
     colour: str  # its colour in every figure
     sizes: tuple[str, ...] = field(default=())  # the keyword sizes the factory takes
+    min_window: int = 1  # the shortest window (samples) it can classify
 
     @property
     def target(self) -> str:
@@ -47,13 +48,13 @@ class ModelEntry:
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
-def register_model(*, family: str, order: int, colour: str) -> Callable:
-    """Register a factory under its function name, with its family, display order and colour."""
+def register_model(*, family: str, order: int, colour: str, min_window: int = 1) -> Callable:
+    """Register a factory under its function name, with its family, display order, colour and shortest window."""
 
     def wrap(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         params = inspect.signature(fn).parameters
         sizes = tuple(p for p in params if p != "num_classes")
-        _REGISTRY[fn.__name__] = ModelEntry(fn.__name__, fn, family, order, colour, sizes)
+        _REGISTRY[fn.__name__] = ModelEntry(fn.__name__, fn, family, order, colour, sizes, min_window)
         return fn
 
     return wrap

@@ -21,16 +21,23 @@ class WDCNN(nn.Module):
         self.features = nn.Sequential(
             *_block(in_channels, c[0], 64, 16, 24), *_block(c[0], c[1], 3), *_block(c[1], c[2], 3),
             *_block(c[2], c[3], 3), *_block(c[3], c[4], 3, pad=0),
-            nn.AdaptiveMaxPool1d(3),  # 3 steps for the paper's 2048-sample input, any length here
         )
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(3 * c[4], 100), nn.BatchNorm1d(100),
                                   nn.ReLU(inplace=True), nn.Linear(100, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
+        return self.head(adaptive_max_pool(self.features(x), 3))
 
 
-@register_model(family="reference", order=3, colour="#2ca02c")
+def adaptive_max_pool(x: torch.Tensor, bins: int) -> torch.Tensor:
+    """`AdaptiveMaxPool1d(bins)` (3 steps for the paper's 2048-sample input, any length here), written
+    with slices of the static length so that the ONNX exporter, which has no adaptive max pool, takes it."""
+    n = x.shape[-1]
+    cuts = [(i * n // bins, -(-(i + 1) * n // bins)) for i in range(bins)]
+    return torch.stack([x[..., a:b].amax(-1) for a, b in cuts], dim=-1)
+
+
+@register_model(family="reference", order=3, colour="#2ca02c", min_window=1024)  # five halvings after stride 16
 def wdcnn(num_classes: int, width: float = 1.0, in_channels: int = 1) -> WDCNN:
     """WDCNN of Zhang et al. 2017."""
     return WDCNN(num_classes, width, in_channels)

@@ -1,4 +1,4 @@
-"""Where and how a run computes: the device, seeds, determinism, compile and bf16 switches."""
+"""How a run computes: seeds, determinism and threads (the device and switches: evaluate/device.py)."""
 
 from __future__ import annotations
 
@@ -7,30 +7,6 @@ import time
 
 import numpy as np
 import torch
-
-from drsn_fd.errors import ConfigError
-
-
-def pick_device(name: str) -> torch.device:
-    """auto: cuda, else mps, else cpu."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"device={name!r} is unknown; allowed: auto, cpu, cuda, cuda:N, mps") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device={name!r} but CUDA is not available here")
-    return device
-
-
-def switch(value: object, device: torch.device, deterministic: bool = False) -> bool:
-    """A trainer switch: auto means on for CUDA only, and off with trainer.deterministic."""
-    return device.type == "cuda" and not deterministic if value == "auto" else bool(value)
 
 
 def set_deterministic(on: bool) -> None:

@@ -2,6 +2,7 @@
 
 `metrics.json` is rewritten atomically after every epoch and carries `status`: running,
 completed, interrupted or failed (with the error). A completed run is never trained over.
+What the record holds, and how it is written and read, is `evaluate/record.py`'s.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from drsn_fd.errors import CheckpointError, ConfigError, DrsnError
-from drsn_fd.io import write_json, write_text
+from drsn_fd.evaluate.record import METRICS, RecordError, read_record, write_record
+from drsn_fd.io import write_text
 from drsn_fd.models.checkpoint import load_checkpoint
 from drsn_fd.train.signals import Interrupted
 
@@ -33,11 +35,11 @@ _DATE, _TIME = re.compile(r"^\d{4}-\d{2}-\d{2}$"), re.compile(r"^\d{2}-\d{2}-\d{
 
 
 def _read_json(path: Path) -> dict:
+    """The record in `path`, or {} when there is none to read."""
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        return read_record(path)
+    except RecordError:
         return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _comparable(config: dict) -> dict:
@@ -106,7 +108,7 @@ class RunFolder:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.metrics = self.path / "metrics.json"
+        self.metrics = self.path / METRICS
         self.last = self.path / "checkpoints" / "last.pt"
         self.best = self.path / "checkpoints" / "best.pt"
         self.record: dict = {}
@@ -145,8 +147,8 @@ class RunFolder:
         return load_checkpoint(self.last, device) if self.last.exists() else None
 
     def save(self) -> None:
-        """Write the record to metrics.json (atomically)."""
-        write_json(self.metrics, self.record)
+        """Write the record: metrics.json, and robustness.csv once it has its curve (atomically)."""
+        write_record(self.path, self.record)
 
     @contextmanager
     def recording(self, t0: float) -> Iterator[dict]:
@@ -171,4 +173,4 @@ class RunFolder:
     def refused(self, error: str) -> None:
         """Record a run refused before it claimed the folder (a sweep's report then lists it)."""
         if not self.metrics.exists():
-            write_json(self.metrics, {"status": "failed", "error": error, "run_dir": str(self.path)})
+            write_record(self.path, {"status": "failed", "error": error, "run_dir": str(self.path)})

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from drsn_fd.data.catalog import CATALOG, CatalogEntry, class_map, lookup
+from drsn_fd.data.catalog import CATALOG, RPM_BY_LOAD, CatalogEntry, class_map, lookup
 from drsn_fd.data.matfile import file_number, read_channel
 from drsn_fd.data.records import Record
 from drsn_fd.data.sources.files import mat_files, selected_loads, to_record
@@ -20,6 +20,8 @@ def _chooser(cfg: Mapping) -> tuple[dict[str, list[str]], Callable[[CatalogEntry
     """(class map, catalog entry -> its label or None when the selection leaves it out, the filters in words)."""
     cmap = class_map(cfg["classes"])
     loads = selected_loads(cfg)
+    if loads is not None and cfg.get("test_speeds") is not None:  # the loads run at the test speeds
+        loads |= {ld for ld, rpm in RPM_BY_LOAD.items() if float(rpm) in {float(v) for v in cfg["test_speeds"]}}
     fault_end = cfg.get("fault_end", "DE")
     source_fs = cfg.get("source_fs")
     wanted: dict[str, str] = {code: label for label, codes in cmap.items() for code in codes}
@@ -109,7 +111,8 @@ def catalog_records(cfg: Mapping, root: Path) -> list[Record]:
     for p, e, lb in chosen:
         x, rpm = read_channel(p, cfg["channel"], e.number)
         records.append(to_record(x, p, lb, e.fs_hz, cfg, cfg["channel"], load=e.load_hp,
-                                  rpm=rpm or e.rpm, number=e.number))
+                                  rpm=rpm or e.rpm, number=e.number, speed=e.rpm, location=e.fault,
+                                  size=None if e.fault == "normal" else e.diameter_in, state=e.code))
     return records
 
 
@@ -118,10 +121,6 @@ def catalog_records(cfg: Mapping, root: Path) -> list[Record]:
 @register_source("cwru")
 def cwru_records(cfg: Mapping) -> list[Record]:
     """The CWRU records of data.root that the data config selects."""
-    if cfg.get("manifest"):
-        from drsn_fd.data.sources.manifest import manifest_records
-
-        return manifest_records(cfg, Path(str(cfg["manifest"])).expanduser())
     if not cfg.get("root"):
         raise ConfigError("data.root is not set: point it at a folder of CWRU .mat files "
                           "(data.root=/path/to/cwru, or DRSN_CWRU_ROOT), or use data=simulated")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +35,8 @@ def to_record(x: np.ndarray, path: Path, label: str, fs_in: int, cfg: Mapping, c
     """The record of signal `x`, taken at `fs_in`, resampled to data.fs."""
     fs = int(cfg["fs"])
     y = resample(x, int(fs_in), fs).astype("float32")
-    return Record(y, label, str(path), fs, int(fs_in), channel, **meta)
+    rms_in = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+    return Record(y, label, str(path), fs, int(fs_in), channel, **meta, rms_in=rms_in)
 
 
 def selected_loads(cfg: Mapping) -> set[int] | None:
@@ -43,3 +46,26 @@ def selected_loads(cfg: Mapping) -> set[int] | None:
     return {int(v) for v in cfg["loads"]} | {int(v) for v in cfg.get("test_loads") or []}
 
 
+def selected(cfg: Mapping, train_key: str, test_key: str) -> list | None:
+    """The values to read of one selection: data.<train_key> and data.<test_key> (None: every value)."""
+    if cfg.get(train_key) is None:
+        return None
+    return list(dict.fromkeys([*cfg[train_key], *(cfg.get(test_key) or [])]))
+
+
+def sha256_of(path: Path) -> str:
+    """The file's sha256, computed once per file version (path, size, modification time)."""
+    st = path.stat()
+    return _sha256(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=256)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    except OSError as e:
+        raise DataError(f"{path}: file cannot be read ({e.strerror or e})") from None
+    return h.hexdigest()

@@ -1,28 +1,40 @@
-"""Data sources by name, as models are: `register_source`, `list_sources`, `source_reader`.
+"""Data sources by name, as models are: `register_source`, `list_sources`, `source_reader`, `class_map_of`.
 
 A source turns a data config into records with their domain attributes. A new data set is one
-module here that registers its reader, plus one `configs/data/<name>.yaml` naming it in `source:`.
+module here that registers its reader (and, where its class codes are its own, the reader of its
+`data.classes`), plus one `configs/data/<name>.yaml` naming it in `source:`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from drsn_fd.data.catalog import class_map
 from drsn_fd.data.records import Record
 from drsn_fd.errors import ConfigError
 
 Reader = Callable[[Mapping], list[Record]]
+ClassMap = Callable[[object], dict[str, list[str]]]
 _SOURCES: dict[str, Reader] = {}
+_CLASS_MAPS: dict[str, ClassMap] = {}
 
 
-def register_source(name: str) -> Callable[[Reader], Reader]:
-    """Register a reader: data config -> its records."""
+def register_source(name: str, classes: ClassMap | None = None) -> Callable[[Reader], Reader]:
+    """Register a reader: data config -> its records; `classes`: data.classes -> label -> [codes]
+    (default: the CWRU class sets and codes of `drsn_fd.data.catalog.class_map`)."""
 
     def wrap(fn: Reader) -> Reader:
         _SOURCES[name] = fn
+        if classes is not None:
+            _CLASS_MAPS[name] = classes
         return fn
 
     return wrap
+
+
+def class_map_of(name: object) -> ClassMap:
+    """The reader of data.classes for source `name`: ConfigError on an unknown set or code."""
+    return _CLASS_MAPS.get(str(name), class_map)
 
 
 def list_sources() -> list[str]:

@@ -51,7 +51,7 @@ def _train_task(cfg) -> float | None:
     out = Path(hc.runtime.output_dir)
     multirun = hc.mode == RunMode.MULTIRUN
     if cfg.trainer.resume:
-        out = find_resumable(cfg, out, str(out.relative_to(hc.sweep.dir)) if multirun else "")
+        out = find_resumable(cfg, out, str(out.relative_to(os.path.abspath(hc.sweep.dir))) if multirun else "")
     try:
         result = run(cfg, out)
     except Interrupted as e:
@@ -307,22 +307,16 @@ def inspect() -> None:
 
 
 def evaluate() -> None:
-    """Score a trained model on the test split of any data selection (another load, data set or noise)."""
-    args, _, overrides = _key_values("drsn-evaluate", evaluate.__doc__, {
-        "checkpoint!": "a drsn-train checkpoint (run/checkpoints/best.pt)",
-        "out": "folder for metrics.json and robustness.csv (default: RUN/evaluate/<the overrides, or same-data>)",
-        "device": "where to compute: cpu (default), cuda, cuda:N, mps or auto",
-    }, passthrough=("data.", "noise.", "eval."), examples=(
-        "drsn-evaluate checkpoint=RUN/checkpoints/best.pt                      # its own test split again",
-        "drsn-evaluate checkpoint=RUN/checkpoints/best.pt data.test_loads=[1]  # the whole 1 hp records",
-        "drsn-evaluate checkpoint=RUN/checkpoints/best.pt data.source=cwru data.root=/path/to/cwru noise.snr=-8"))
+    """Score a trained model on any data selection (its own test split, another load, a new folder), with AdaBN or not."""
+    from drsn_fd.evaluate.evaluate_help import EXAMPLES, KEYS, PASSTHROUGH, printed
+
+    args, _, overrides = _key_values("drsn-evaluate", evaluate.__doc__, KEYS, passthrough=PASSTHROUGH,
+                                     examples=EXAMPLES)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from drsn_fd.evaluate.device import pick_device
     from drsn_fd.evaluate.rescore import rescore
 
     res = _door("drsn-evaluate", lambda: rescore(args["checkpoint"], overrides, args.get("out"),
-                                                 pick_device(args.get("device", "cpu"))), args.get("out"))
-    best = res["test"]["best"]
-    print(f"test accuracy {best['acc']:.4f} | macro-F1 {best['macro_f1']:.4f} | {res['data']['name']}, "
-          f"{res['data']['split_protocol']} | {best['n']} test windows, noise {res['noise']['kind']} at {res['noise']['snr']} dB")
-    print(f"wrote {res['evaluation_dir']}: metrics.json, robustness.csv")
+                                                 pick_device(args.get("device", "cpu")), data=args.get("data"),
+                                                 adapt=args.get("adapt", "none")), args.get("out"))
+    print(printed(res))

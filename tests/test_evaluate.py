@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from drsn_fd.data.simulated import simulate
 from drsn_fd.errors import ConfigError, DrsnError
 from drsn_fd.evaluate.report import make_report
 from drsn_fd.evaluate.rescore import LeakError, MismatchError, evaluate_config, rescore, short_name
+from drsn_fd.evaluate.target import target_windows
 from drsn_fd.train.loop import run
 from tests.helpers import assert_refused, cli_env, command, make_cfg, metrics
 
@@ -140,3 +145,129 @@ def test_real_cwru_cross_load(cwru_root, tmp_path):
     assert len(m["data"]["classes"]) == 9 and {r["load"] for r in m["data"]["records"]} == {1}
     assert all(Path(r["file"]).parent.name == "1hp" for r in m["data"]["records"])
     assert 0.0 <= m["test"]["best"]["acc"] <= 1.0
+
+
+# ---------------------------------------------------------------- new data: a folder it never trained on
+
+WINDOW, STRIDE = 512, 256  # TINY's data.window and data.stride_eval
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def windows_by_hand(samples: int) -> int:
+    return (samples - WINDOW) // STRIDE + 1
+
+
+@pytest.fixture(scope="module")
+def other_folder(tmp_path_factory) -> Path:
+    """The simulated set written again with another seed (2 s records): other recordings, the same classes."""
+    return simulate(tmp_path_factory.mktemp("other") / "sim", seed=1, seconds=2.0).resolve()
+
+
+def test_a_folder_of_other_records_is_scored_whole(trained, other_folder):
+    folder, rec = trained
+    before = sha(best(folder))
+    res = rescore(best(folder), [f"data.root={other_folder}"], data="cwru")
+    assert sha(best(folder)) == before  # the weights on disk never change
+    m = metrics(folder / "evaluate" / "data=cwru_root=sim")
+    assert m["test"] == res["test"] and m["overrides"] == ["data=cwru", f"data.root={other_folder}"]
+    assert m["data"]["split_protocol"] == f"new data: CWRU {other_folder} (whole records)"
+    records = m["data"]["records"]
+    assert sorted(r["number"] for r in records) == sorted(r["number"] for r in rec["data"]["records"])
+    assert all(Path(r["file"]).parent == other_folder and r["role"] == "test" for r in records)
+    assert all(r["samples"] == 2 * 12000 for r in records)
+    assert m["data"]["windows"] == {"test": sum(windows_by_hand(r["samples"]) for r in records)}
+    assert m["test"]["best"]["n"] == m["data"]["windows"]["test"]
+    ws, _ = target_windows(evaluate_config(rec["config"], [f"data.root={other_folder}"], data="cwru"), rec["config"])
+    test = ws.splits["test"]
+    for i, r in enumerate(ws.records):  # every window of the record, from its first sample on
+        starts = test.start[test.record == i]
+        np.testing.assert_array_equal(starts, STRIDE * np.arange(windows_by_hand(len(r.signal))))
+        np.testing.assert_array_equal(test.x[test.record == i][-1], r.signal[starts[-1]:starts[-1] + WINDOW])
+
+
+@pytest.mark.parametrize("how", ["the same folder", "a copy", "written again"])
+def test_files_it_trained_on_are_no_new_data(trained, tmp_path, how):
+    """The same path, the same bytes, or the same signal (the set generated again): its own split, leaks refused."""
+    folder, rec = trained
+    files = [Path(r["file"]) for r in rec["data"]["records"]]
+    root = files[0].parent
+    if how == "a copy":
+        root = tmp_path / "copy"
+        root.mkdir()
+        for f in files:
+            shutil.copy(f, root / f.name)
+    elif how == "written again":
+        root = simulate(tmp_path / "again", seed=0, seconds=10.0)
+    res = rescore(best(folder), [f"data.root={root}"], tmp_path / "ev", data="cwru")
+    assert res["data"]["split_protocol"] == "within-record (time split)"
+    assert res["test"]["best"]["n"] == rec["test"]["best"]["n"] and res["test"]["best"]["acc"] == rec["test"]["best"]["acc"]
+    with pytest.raises(LeakError, match="test windows overlap samples"):
+        rescore(best(folder), [f"data.root={root}", "data.split=[0.02,0.02,0.1]"], tmp_path / "leak", data="cwru")
+
+
+def test_data_name_brings_its_yaml_but_keeps_the_checkpoints_rate_and_window(trained):
+    _, rec = trained
+    cfg = evaluate_config(rec["config"], ["data.root=/somewhere"], data="hit")
+    assert (cfg.data.source, cfg.data.name, cfg.data.classes, cfg.data.loads) == ("hit", "HIT-SM", "seven", None)
+    assert (cfg.data.fs, cfg.data.window) == (rec["data"]["fs"], rec["data"]["window"]) == (12000, 512)
+    assert cfg.data.stride_eval == STRIDE  # a key hit.yaml does not define stays the checkpoint's
+
+
+@pytest.mark.hit
+def test_another_data_set_with_other_classes_is_refused(trained, hit_root):
+    folder, _ = trained
+    with pytest.raises(MismatchError, match="'Normal', 'IR2'"):
+        rescore(best(folder), [f"data.root={hit_root}"], data="hit")
+
+
+def test_bad_new_data_input_is_refused_in_one_line(trained, tmp_path):
+    folder, _ = trained
+    signal = np.random.default_rng(0).standard_normal(20000)
+    for name in ("a", "b"):
+        np.save(tmp_path / f"{name}.npy", signal)
+    (tmp_path / "manifest.csv").write_text("file,label,fs\na.npy,normal,12000\nb.npy,cracked,12000\n")
+    for args, needles in (
+        (["adapt=foo"], ["adapt='foo' is unknown", "none, bn"]),
+        (["data=unknown"], ["data='unknown' is unknown", "cwru, hit, manifest, simulated"]),
+        (["data.root=/somewhere"], ["data=simulated reads no folder", "data=cwru"]),
+        (["data=manifest", f"data.manifest={tmp_path / 'manifest.csv'}"], ["'cracked'", TEN]),
+    ):
+        p = subprocess.run([command("drsn-evaluate"), f"checkpoint={best(folder)}", *args, f"out={tmp_path / 'ev'}"],
+                           capture_output=True, text=True, timeout=600, env=cli_env())
+        assert_refused(p, "drsn-evaluate: error:", *needles)
+    assert not (tmp_path / "ev").exists()
+
+
+@pytest.mark.cwru
+def test_real_cwru_records_of_another_folder_are_scored_whole(cwru_root, tmp_path):
+    """Trained on the simulated faults, scored on every window of the real CWRU 1 hp records."""
+    from scipy.io import loadmat
+
+    folder = tmp_path / "sim"
+    run(make_cfg("data.classes=faults", "trainer.epochs=1", "logger.enabled=false"), folder)
+    before = sha(best(folder))
+    res = rescore(best(folder), [f"data.root={cwru_root / '1hp'}", "data.loads=[1]"], data="cwru")
+    assert sha(best(folder)) == before
+    assert res["data"]["split_protocol"] == f"new data: CWRU {cwru_root / '1hp'} (whole records)"
+    records = res["data"]["records"]
+    assert len(records) == 9 and {r["load"] for r in records} == {1}
+    lengths = {}
+    for f in sorted((cwru_root / "1hp").glob("*.mat")):  # the 12 kHz drive-end signals, read here
+        mat = loadmat(f)
+        lengths[str(f.resolve())] = len(next(v for k, v in mat.items() if k.endswith("DE_time")))
+    assert {r["file"]: r["samples"] for r in records} == lengths
+    assert res["test"]["best"]["n"] == sum(windows_by_hand(n) for n in lengths.values())
+
+
+def test_training_data_that_cannot_be_read_here_is_compared_by_folder(tmp_path, other_folder):
+    train_root = simulate(tmp_path / "train", seed=0, seconds=2.0)
+    folder = tmp_path / "run"
+    run(make_cfg("data=cwru", f"data.root={train_root}", "trainer.epochs=1", "logger.enabled=false"), folder)
+    train_root.rename(tmp_path / "elsewhere")  # the checkpoint went to another machine
+    res = rescore(best(folder), [f"data.root={other_folder}"], tmp_path / "ev")
+    assert res["data"]["split_protocol"] == (f"new data: CWRU {other_folder} "
+                                             "(whole records; training files unread here, folders compared)")
+    assert res["test"]["best"]["n"] == sum(windows_by_hand(r["samples"]) for r in res["data"]["records"])

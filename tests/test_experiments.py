@@ -2,9 +2,10 @@
 runs one tiny epoch (as lightning-hydra-template tests its experiment configs).
 
 The configs are found in the installed config tree, so a new experiment or sweep is picked up by
-itself. No experiment selects real data itself (a sweep that needs CWRU adds data=cwru over it),
-so each runs on the simulated set, which has every load the cross-load experiments name; one that
-selects another source gets its root from DRSN_CWRU_ROOT (the cwru_root fixture), or is skipped.
+itself. The CWRU experiments do not select real data themselves (a sweep that needs CWRU adds
+data=cwru over it), so each runs on the simulated set, which has every load the cross-load
+experiments name. One that selects a real data set (the HIT-SM tasks: data=hit) gets its root from
+DRSN_HIT_ROOT or DRSN_CWRU_ROOT (the hit_root and cwru_root fixtures), or is skipped.
 """
 
 from __future__ import annotations
@@ -50,9 +51,9 @@ def _root_overrides(cfg, request) -> list[str]:
     """data.root for a config on real data: DRSN_CWRU_ROOT, or a skip with the reason."""
     if cfg.data.source == "simulated":
         return []
-    if cfg.data.source != "cwru":
+    if cfg.data.source not in ("cwru", "hit"):
         pytest.skip(f"data.source={cfg.data.source}: no test data for it")
-    return [f"data.root={request.getfixturevalue('cwru_root')}"]
+    return [f"data.root={request.getfixturevalue(cfg.data.source + '_root')}"]
 
 
 def test_the_config_tree_has_experiments_and_sweeps():

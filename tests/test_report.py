@@ -207,7 +207,8 @@ def test_single_pair_has_no_interval(tmp_path):
 
 def test_each_drsn_model_is_paired_with_resnet_and_with_se_resnet(tmp_path):
     from drsn_fd.evaluate.collect import collect
-    from drsn_fd.evaluate.stats import curve_pairs, curve_table, run_table
+    from drsn_fd.evaluate.curves import curve_pairs, curve_table
+    from drsn_fd.evaluate.stats import run_table
 
     accs = {"resnet": [0.80, 0.82, 0.78], "se_resnet": [0.84, 0.80, 0.86], "drsn_cw": [0.86, 0.81, 0.90]}
     root = tmp_path / "sweep"
@@ -360,3 +361,218 @@ def test_cli_accepts_a_list_of_sweeps(tmp_path):
                        cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-2000:]
     assert "train_snr:\n  - -10\n  - 10" in p.stdout and "epochs: 10" in p.stdout
+
+
+# ---- the report computes a study: conditions, Holm, duplicates, within vs cross, convergence ----
+
+def study_run(model, seed, acc, experiment="shrinkage_gaussian", overrides=None, *, within=None,
+              history=None, best_epoch=3, val_acc=0.5, epochs=3, threads=1, **kw) -> dict:
+    """metrics() with what a run of this version records: its condition and its convergence facts."""
+    m = metrics(model, "matched", -8, -8, seed, acc, **kw)
+    m["condition"] = {"experiment": experiment,
+                      "overrides": {"experiment": experiment, "model": model, **(overrides or {})}}
+    m["config"]["trainer"]["epochs"] = epochs
+    m["history"] = history or [{"epoch": e, "train_loss": 1.0 / e, "train_acc": 0.9, "val_loss": 1.0,
+                                "val_acc": val_acc} for e in range(1, epochs + 1)]
+    m["best"] = {"epoch": best_epoch, "val_acc": val_acc, "val_loss": 1.0}
+    m["threads"], m["precise_bn"] = threads, False
+    if within is not None:  # a shift protocol: the same weights on the training records' later stretch
+        m["data"]["split_protocol"] = "cross-load 0 -> 1 hp"
+        m["test_within"] = {"best": {**m["test"]["best"], "acc": within}}
+        m["robustness_within"] = [{"kind": "clean", "snr": None, "acc": within + 0.05, "macro_f1": 0.5}]
+        m["robustness"] = [{"kind": "clean", "snr": None, "acc": acc + 0.01, "macro_f1": 0.5}]
+    return m
+
+
+def put(root: Path, folder: str, m: dict) -> Path:
+    """Write a metrics.json into root/folder (any name: the report must not read it)."""
+    (root / folder).mkdir(parents=True)
+    (root / folder / "metrics.json").write_text(json.dumps(m))
+    return root / folder
+
+
+def test_holm_on_a_hand_computed_example():
+    import numpy as np
+
+    from drsn_fd.evaluate.stats import holm
+
+    # sorted 0.005, 0.01, 0.03, 0.04 -> x4, x3, x2, x1 = 0.02, 0.03, 0.06, 0.04 -> monotone: 0.06 for the last
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02], abs=1e-15)
+    out = holm([0.01, float("nan"), 0.04, 0.03, 0.005])  # no test: NaN, and not one of the m
+    assert np.isnan(out[1]) and list(out[[0, 2, 3, 4]]) == pytest.approx([0.03, 0.06, 0.06, 0.02], abs=1e-15)
+    assert list(holm([0.4, 0.6, 0.7])) == [1.0, 1.0, 1.0]  # capped at 1
+    assert list(holm([0.2])) == [0.2] and len(holm([])) == 0
+
+
+def test_holm_agrees_with_statsmodels():
+    multipletests = pytest.importorskip("statsmodels.stats.multitest").multipletests
+    import numpy as np
+
+    from drsn_fd.evaluate.stats import holm
+
+    p = np.random.default_rng(3).uniform(0, 0.2, 14)
+    assert holm(p) == pytest.approx(multipletests(p, method="holm")[1], abs=1e-12)
+
+
+def test_paired_p_is_scipys_paired_t_test_and_holm_runs_over_the_table(tmp_path):
+    import math
+
+    from scipy import stats
+
+    accs = {"resnet": [0.80, 0.84, 0.78, 0.90], "se_resnet": [0.70, 0.83, 0.88, 0.81],
+            "drsn_cw": [0.83, 0.86, 0.79, 0.95]}
+    for model, values in accs.items():
+        for seed, acc in enumerate(values):
+            put(tmp_path / "s", f"run_{model}_{seed}", study_run(model, seed, acc))
+    make_report([tmp_path / "s"])
+    paired = pd.read_csv(tmp_path / "s" / "results_paired.csv").set_index("baseline")
+    p = {b: stats.ttest_rel(accs["drsn_cw"], accs[b]).pvalue for b in ("resnet", "se_resnet")}
+    for b in p:
+        assert paired.loc[b, "p"] == pytest.approx(p[b], rel=1e-9)
+    lo, hi = sorted(p.values())
+    holm_lo = min(1.0, 2 * lo)
+    expected = {b: (holm_lo if p[b] == lo else max(holm_lo, hi)) for b in p}  # m = 2 comparisons
+    for b in p:
+        assert paired.loc[b, "p_holm"] == pytest.approx(expected[b], rel=1e-9)
+    md = (tmp_path / "s" / "results.md").read_text()
+    header = md.split("## Paired comparison", 1)[1].split("| DRSN model", 1)[1].split("\n", 1)[0]
+    assert [c.strip() for c in header.split("|")][-4:-1] == ["p", "Holm p", "may not have converged"]
+    assert "ttest_1samp" in md and "Holm" in md
+
+    from drsn_fd.evaluate.stats import paired_stats
+    assert math.isnan(paired_stats([0.1])["p"])  # n < 2
+    assert math.isnan(paired_stats([0.02, 0.02, 0.02])["p"])  # zero variance: no t statistic
+    assert paired_stats([0.01, 0.03])["p"] == pytest.approx(stats.ttest_1samp([0.01, 0.03], 0).pvalue)
+
+
+def test_runs_are_grouped_on_their_recorded_condition_never_on_folder_names(tmp_path):
+    root = tmp_path / "s"
+    # folders named after the wrong experiment, and one named after nothing at all
+    put(root, "experiment=shrinkage_impulsive/seed=0", study_run("resnet", 0, 0.80, "shrinkage_gaussian"))
+    put(root, "x/y", study_run("resnet", 1, 0.90, "shrinkage_gaussian"))
+    put(root, "experiment=shrinkage_gaussian/seed=0", study_run("resnet", 0, 0.60, "shrinkage_fixed_train"))
+    put(root, "z", study_run("resnet", 0, 0.70, "shrinkage_gaussian", {"trainer.epochs": "50"}))
+    put(root, "old", metrics("resnet", "matched", -8, -8, 0, 0.50))  # recorded no condition: today's keys
+    make_report([root])
+    groups = pd.read_csv(root / "results.csv", keep_default_na=False)
+    by = {c: (n, a) for c, n, a in zip(groups["condition"], groups["n"], groups["acc_mean"], strict=True)}
+    assert by["experiment=shrinkage_gaussian"] == (2, pytest.approx(0.85))
+    assert by["experiment=shrinkage_fixed_train"] == (1, pytest.approx(0.60))
+    assert by["experiment=shrinkage_gaussian trainer.epochs=50"] == (1, pytest.approx(0.70))
+    assert by[""] == (1, pytest.approx(0.50)) and len(groups) == 4
+    runs = pd.read_csv(root / "runs.csv", keep_default_na=False)
+    assert not runs["duplicate"].any()  # four seed-0 runs, each of its own condition: no cell twice
+
+
+def test_two_runs_of_one_cell_are_named_and_left_out_of_groups_and_pairs(tmp_path):
+    sweep, rerun = tmp_path / "sweep", tmp_path / "rerun"
+    for seed, (a, b) in enumerate([(0.80, 0.82), (0.84, 0.90), (0.78, 0.80)]):
+        put(sweep, f"resnet/{seed}", study_run("resnet", seed, a))
+        put(sweep, f"drsn_cw/{seed}", study_run("drsn_cw", seed, b))
+    put(rerun, "drsn_cw/2", study_run("drsn_cw", 2, 0.99))  # the same condition, model and seed again
+    text = make_report([sweep, rerun], tmp_path / "out")
+    groups = pd.read_csv(tmp_path / "out" / "results.csv").set_index("model")
+    assert groups.loc["drsn_cw", "n"] == 2 and groups.loc["drsn_cw", "acc_mean"] == pytest.approx(0.86)
+    assert groups.loc["drsn_cw", "seeds"] == "0 1" and groups.loc["resnet", "n"] == 3
+    paired = pd.read_csv(tmp_path / "out" / "results_paired.csv")
+    assert list(paired["n_pairs"]) == [2] and paired["diff_mean"].iloc[0] == pytest.approx((0.02 + 0.06) / 2)
+    md = (tmp_path / "out" / "results.md").read_text()
+    section = md.split("## Duplicate runs", 1)[1].split("##", 1)[0]
+    assert f"`{sweep.as_posix()}/drsn_cw/2`" in section and f"`{rerun.as_posix()}/drsn_cw/2`" in section
+    assert "2 runs share their cell" in section and "99.00" in section
+    assert "Duplicate runs, left out of groups and pairs: 2" in text
+    runs = pd.read_csv(tmp_path / "out" / "runs.csv")
+    assert sorted(runs[runs["duplicate"]]["folder"]) == [f"{rerun.as_posix()}/drsn_cw/2", f"{sweep.as_posix()}/drsn_cw/2"]
+
+
+def test_within_record_is_paired_against_cross_domain_run_by_run(tmp_path):
+    from scipy import stats
+
+    cross = {"resnet": [0.80, 0.70, 0.75], "drsn_cw": [0.90, 0.60, 0.66]}
+    within = {"resnet": [0.85, 0.80, 0.76], "drsn_cw": [0.95, 0.70, 0.66]}
+    for model in cross:
+        for seed in range(3):
+            put(tmp_path / "s", f"{model}{seed}", study_run(model, seed, cross[model][seed], "shrinkage_cross_load",
+                                                           within=within[model][seed]))
+    put(tmp_path / "s", "plain", study_run("resnet", 0, 0.9))  # no test_within: in no within-cross pair
+    text = make_report([tmp_path / "s"])
+    wc = pd.read_csv(tmp_path / "s" / "results_within_cross.csv")
+    assert set(wc["curve_kind"]) == {"gaussian", "clean"} and len(wc) == 4
+    for model in cross:
+        row = wc[(wc["model"] == model) & (wc["curve_kind"] == "gaussian")].iloc[0]
+        d = [c - w for c, w in zip(cross[model], within[model], strict=True)]
+        half = T975[2] * statistics.stdev(d) / 3 ** 0.5
+        assert row["n_pairs"] == 3 and row["curve_snr"] == -8
+        assert row["diff_mean"] == pytest.approx(statistics.mean(d), abs=1e-12)
+        assert (row["t_low"], row["t_high"]) == pytest.approx((statistics.mean(d) - half, statistics.mean(d) + half))
+        assert (row["cross_better"], row["within_better"], row["ties"]) == (
+            sum(x > 1e-12 for x in d), sum(x < -1e-12 for x in d), sum(abs(x) <= 1e-12 for x in d))
+        assert row["p"] == pytest.approx(stats.ttest_rel(cross[model], within[model]).pvalue, rel=1e-9)
+        clean = wc[(wc["model"] == model) & (wc["curve_kind"] == "clean")].iloc[0]  # the curves' clean point
+        assert clean["diff_mean"] == pytest.approx(statistics.mean(d) - 0.04, abs=1e-12)
+        assert clean["p"] == pytest.approx(stats.ttest_1samp([x - 0.04 for x in d], 0).pvalue, rel=1e-9)
+    ranked = sorted(zip(wc["p"], wc["p_holm"], strict=True))  # Holm by hand over the table's 4 rows
+    running = 0.0
+    for k, (p, adjusted) in enumerate(ranked):
+        running = max(running, min(1.0, (4 - k) * p))
+        assert adjusted == pytest.approx(running, rel=1e-12)
+    md = (tmp_path / "s" / "results.md").read_text()
+    assert "## Within-record against cross-domain" in md and "Δ cross − within (pp)" in md
+    assert "Within-record against cross-domain" in text and (tmp_path / "s" / "within_vs_cross.png").stat().st_size > 0
+
+
+def test_a_run_that_may_not_have_converged_is_flagged(tmp_path):
+    late = study_run("resnet", 0, 0.8, best_epoch=10, epochs=10)  # best epoch in the last 10 %
+    slow = study_run("resnet", 1, 0.8, best_epoch=5, epochs=10, val_acc=0.95)  # train acc 0.90 < val 0.95
+    fine = study_run("resnet", 2, 0.8, best_epoch=9, epochs=10)  # epoch 9 of 10: not past 90 %
+    old = metrics("resnet", "matched", -8, -8, 3, 0.8)
+    old["condition"] = late["condition"]
+    old.pop("history"), old.pop("best")  # an older record: no facts, no verdict
+    for i, m in enumerate([late, slow, fine, old]):
+        put(tmp_path / "s", f"r{i}", m)
+    text = make_report([tmp_path / "s"])
+    runs = pd.read_csv(tmp_path / "s" / "runs.csv").set_index("folder")
+    assert runs.loc["r0", "unconverged"] and runs.loc["r0", "unconverged_why"] == "best epoch 10 of 10"
+    assert runs.loc["r1", "unconverged"] and "90.0 % < best validation 95.0 %" in runs.loc["r1", "unconverged_why"]
+    assert not runs.loc["r2", "unconverged"] and pd.isna(runs.loc["r3", "unconverged"])
+    groups = pd.read_csv(tmp_path / "s" / "results.csv")
+    assert list(groups["unconverged"]) == [2] and list(groups["n"]) == [4]
+    md = (tmp_path / "s" / "results.md").read_text()
+    assert "2 of 4" in md and "**2 of 4 runs may not have converged.**" in md
+    assert "1 runs record too little to tell" in md and "Runs flagged 'may not have converged': 2" in text
+
+
+def test_runs_csv_carries_each_runs_convergence_and_condition(tmp_path):
+    history = [{"epoch": 1, "train_loss": 2.0, "train_acc": 0.3, "val_loss": 2.1, "val_acc": 0.2},
+               {"epoch": 2, "train_loss": 0.4, "train_acc": 0.88, "val_loss": 0.5, "val_acc": 0.81},
+               {"epoch": 3, "train_loss": 0.3, "train_acc": 0.91, "val_loss": 0.6, "val_acc": 0.79}]
+    m = study_run("drsn_cw", 4, 0.83, "shrinkage_mixed", {"noise.train_snr": "[-10,10]"}, history=history,
+                  best_epoch=2, val_acc=0.81, threads=2)
+    m["device"] = "cuda"
+    put(tmp_path / "s", "any/name", m)
+    make_report([tmp_path / "s"])
+    runs = pd.read_csv(tmp_path / "s" / "runs.csv")
+    for col in ["folder", "condition", "model", "seed", "acc", "acc_last", "best_epoch", "epochs", "train_acc_last",
+                "train_loss_last", "val_acc_best", "threads", "device", "precise_bn", "unconverged", "duplicate"]:
+        assert col in runs.columns, col
+    r = runs.iloc[0]
+    assert r["condition"] == "experiment=shrinkage_mixed noise.train_snr=[-10,10]"
+    assert (r["best_epoch"], r["epochs"], r["threads"], r["device"]) == (2, 3, 2, "cuda")
+    assert (r["train_acc_last"], r["train_loss_last"], r["val_acc_best"]) == (0.91, 0.3, 0.81)
+    assert (r["acc"], r["acc_last"]) == (0.83, 0.1) and r["unconverged"] == False  # noqa: E712
+
+
+def test_an_evaluation_takes_the_condition_of_the_run_it_scored(tmp_path):
+    root = tmp_path / "s"
+    for exp in ("shrinkage_gaussian", "shrinkage_impulsive"):  # two conditions, the same model and seed
+        run = put(root, f"{exp}/seed=0", study_run("resnet", 0, 0.8, exp))
+        for overrides in (["data.test_loads=[1]"], ["data.test_loads=[1]", "eval.snrs=[0]"]):
+            e = metrics("resnet", "evaluate", -8, -8, 0, 0.6)
+            e.update(overrides=overrides, run_dir=str(run))
+            put(run / "evaluate", ",".join(overrides), e)
+    make_report([root])
+    runs = pd.read_csv(root / "runs.csv", keep_default_na=False)
+    evaluations = sorted(runs[runs["protocol"] == "evaluate"]["condition"])
+    assert evaluations == sorted(f"experiment={exp} evaluate={o}" for exp in ("shrinkage_gaussian", "shrinkage_impulsive")
+                                 for o in ("data.test_loads=[1]", "data.test_loads=[1],eval.snrs=[0]"))
+    assert not runs["duplicate"].any()  # four evaluations of one model and seed: four cells

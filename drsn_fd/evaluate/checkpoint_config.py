@@ -11,6 +11,8 @@ override (predict and export override nothing):
   checkpoint holds; an override may set any data key that one of those YAMLs has;
 - an override of `data.source` brings that source's keys too, and its `name` unless `data.name`
   is given;
+- `data=NAME` (drsn-evaluate, `with_data`) selects another data config as drsn-train does: the keys
+  configs/data/NAME.yaml defines replace the checkpoint's, but `fs` and `window` (what the model reads);
 - the result is checked as drsn-train checks its config (`validate.check_config`).
 """
 
@@ -51,6 +53,26 @@ def fill_data(data: DictConfig) -> dict:
             if k not in data:
                 data[k] = v
     return packaged
+
+
+KEPT = ("fs", "window")  # data=NAME keeps the checkpoint's: the model was trained on windows of this rate and length
+
+
+def data_configs() -> list[str]:
+    """The names `data=NAME` takes: configs/data/<name>.yaml, but _base."""
+    folder = files("drsn_fd.configs") / "data"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml") and not p.name.startswith("_"))
+
+
+def with_data(config: dict, name: str, where: object = "the checkpoint") -> dict:
+    """The checkpoint's config with `data=NAME`: the keys of configs/data/NAME.yaml replace its own,
+    but KEPT; the other data keys (split, strides, loads, channel, ...) stay the checkpoint's."""
+    if name not in data_configs():
+        raise ConfigError(f"data={name!r} is unknown; data configs: {', '.join(data_configs())}")
+    if not isinstance(config, dict) or not isinstance(config.get("data"), dict):
+        raise CheckpointError(f"{where}: its config has no data section")
+    data = {**config["data"], **{k: v for k, v in data_yaml(name).items() if k not in KEPT}}
+    return {**config, "data": data}
 
 
 def _allowed(prefixes: Sequence[str]) -> str:

@@ -188,3 +188,35 @@ def confusion_grid_figure(panels: list[tuple[str, object, list[str]]], title: st
     fig.colorbar(im, ax=axes, fraction=0.03, label="share of true class")
     fig.suptitle(title, fontsize=10)
     return fig
+
+
+def forest_figure(rows: list[dict], title: str, xlabel: str):
+    """Mean differences with their 95 % intervals, a line per label and a marker per series; a zero line.
+
+    Each row: label (the line), series (the legend), mean, low, high (pp; low and high NaN: no
+    interval), and optionally colour (else the series' place in matplotlib's tab10).
+    """
+    import math
+
+    plt = _plt()
+    labels = list(dict.fromkeys(r["label"] for r in rows))
+    series = list(dict.fromkeys(r["series"] for r in rows))
+    fig, ax = plt.subplots(figsize=(9, 0.32 * len(labels) * max(1, len(series)) ** 0.5 + 1.6),
+                           constrained_layout=True)
+    step, drawn = 0.6 / max(len(series), 1), set()
+    for r in rows:
+        k = series.index(r["series"])
+        y = labels.index(r["label"]) + (k - (len(series) - 1) / 2) * step
+        lo, hi, mean = r["low"], r["high"], r["mean"]
+        err = None if math.isnan(lo) or math.isnan(hi) else [[mean - lo], [hi - mean]]
+        ax.errorbar([mean], [y], xerr=err, fmt="o", ms=4, capsize=3, color=r.get("colour") or f"C{k % 10}",
+                    label=None if r["series"] in drawn else r["series"])
+        drawn.add(r["series"])
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(range(len(labels)), [_wrap(lb, 70) for lb in labels], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    ax.set_title(_wrap(title, 90), fontsize=9)
+    return fig

@@ -9,22 +9,36 @@ is stored once. The keys (T: training runs only, E: evaluations only):
     protocol          the noise protocol: matched | clean-to-noisy | mixed | clean; 'evaluate' (E)
     train_protocol    E: the noise protocol the checkpoint was trained under
     model, seed       the registry name, the run's seed
+    condition (T)     {experiment, overrides}: the experiment config the Hydra job composed
+                      (experiment=NAME, else null) and the job's overrides {key: value} as given,
+                      those that name its sweep folder (seed, trainer.resume, device, threads ...
+                      left out: hydra.job.config.override_dirname.exclude_keys); {null, {}} outside
+                      Hydra. Runs of one condition share it whatever their folders are called
+    precise_bn (T)    trainer.precise_bn: validation and test scored a copy of the model whose
+                      BatchNorm statistics were re-estimated on the epoch's training windows
     params, device    the parameter count, where it computed; threads (T): torch's thread count
     run_dir           the run folder; E: checkpoint, checkpoint_epoch, evaluation_dir, overrides
     config            the composed config, resolved
-    data              name, source, split_protocol (within-record, cross-load, grouped: see
-                      data/windows.py), classes, fs, window, split, windows {split: count},
+    data              name, source, split_protocol (within-record, cross-load, -speed, -size, -rig,
+                      grouped: data/domains.py; new data: evaluate/target.py), classes, fs, window, split, windows {split: count},
                       records [each record's summary]; train_fraction (T). An evaluation counts
                       only its test split and lists only the records it draws on.
     noise             kind, snr (of the test split), train_snr, fixed_train; E: train_kind, the
                       checkpoint's (train_snr and fixed_train are the checkpoint's too)
-    history (T)       [{epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds}]
+    history (T)       [{epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds}]; train_* are
+                      the running means over the epoch's steps (train mode), val_* in eval mode
     best (T)          {epoch, val_acc, val_loss}: the epoch the selection rule kept, or null
+                      (convergence: best.epoch against config.trainer.epochs, history[-1].train_acc
+                      and train_loss, best.val_acc, test.best.acc and test.last.acc, threads, device)
     test              {weights: classification metrics and loss}: best (and last, T)
     robustness        [{kind, snr, acc, macro_f1}]: the curve of the best weights; also robustness.csv
     test_within, robustness_within (T)   the same for the later stretch of the training records
                       under a shift protocol
-    timings           data_s, eval_s, total_s; train_s (T)
+    adapt (E)         with adapt=bn: the three forms (none, bn_transductive, bn_inductive) scored on
+                      the same windows (the second half of each record's), bn_transductive on all,
+                      and each record's adaptation and scored windows (evaluate/adapt.py)
+    timings           data_s, eval_s, total_s; train_s and cpu_s (T: the process's CPU time, all
+                      threads); a resumed run's timings are those of the invocation that finished it
 """
 
 from __future__ import annotations
@@ -68,6 +82,11 @@ def data_summary(ws: WindowSet, data: DictConfig, splits: list[str] | None = Non
         used = sorted({int(i) for s in splits for i in ws.splits[s].record})
         summary["records"] = [ws.records[i].summary() for i in used]
     return summary
+
+
+def condition_summary(experiment: str | None, overrides: list[tuple[str, str]]) -> dict:
+    """The `condition` part: the experiment config and the (key, value) overrides of a job, seed left out."""
+    return {"experiment": experiment, "overrides": {k: v for k, v in overrides if k != "seed"}}
 
 
 def noise_summary(noise: DictConfig, trained: DictConfig | None = None) -> dict:

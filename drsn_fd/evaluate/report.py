@@ -2,11 +2,19 @@
 
 Reads every metrics.json under the PATHs and writes, into the first PATH or `out`:
 
-- results.csv: one row per group (model x data x noise kind x training SNR x protocol, and the
-  test SNR): n, mean and std over seeds of test accuracy and macro-F1 (accuracies 0..1);
+- runs.csv: one row per completed run: its group keys and condition, seed, test accuracy of the
+  best (acc) and last (acc_last) weights, within the training records (acc_within), macro-F1,
+  and its convergence (convergence.py: best epoch, last training accuracy and loss, best
+  validation accuracy, threads, device, the 'may not have converged' flag), and `duplicate`;
+- results.csv: one row per group (model x data x noise kind x training SNR x protocol x test SNR
+  x condition): n, mean and std over seeds of test accuracy and macro-F1 (accuracies 0..1);
 - results_paired.csv: each DRSN model against each baseline (resnet, se_resnet) of the sweep, paired
-  by seed on the same test windows;
+  by seed on the same test windows, with p and its Holm-adjusted value over the table;
+- results_within_cross.csv: cross-domain − within-record of each run of a shift protocol
+  (within_cross.py), over seeds, with p and Holm p;
 - results_robustness.csv: the robustness curves averaged over seeds;
+- results_adapt.csv: adapt=bn − none of the evaluations made with drsn-evaluate adapt=bn, paired
+  within each evaluation and over seeds (`adapt_report.py`);
 - results.md: those tables in %, the figures, and the failed or unfinished runs;
 - acc_vs_snr_<kind>.png, robustness_<kind>.png, paired_<kind>.png, confusion_<kind>.png.
 """
@@ -14,32 +22,47 @@ Reads every metrics.json under the PATHs and writes, into the first PATH or `out
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
 
 import pandas as pd
 
 from drsn_fd.errors import DrsnError
+from drsn_fd.evaluate.adapt_report import adapt_markdown, adapt_table
 from drsn_fd.evaluate.collect import Run, collect
+from drsn_fd.evaluate.convergence import FLAG
+from drsn_fd.evaluate.curves import curve_means, curve_table
+from drsn_fd.evaluate.report_checks import (
+    P_NOTE,
+    WITHIN_CROSS_NOTE,
+    common_line,
+    condition_column,
+    convergence_markdown,
+    duplicates_markdown,
+    within_cross_markdown,
+)
 from drsn_fd.evaluate.report_figures import write_figures
+from drsn_fd.evaluate.report_format import DASH, flagged, p_value
+from drsn_fd.evaluate.report_format import cell as _cell
+from drsn_fd.evaluate.report_format import interval as _interval
+from drsn_fd.evaluate.report_format import md_table as _md
+from drsn_fd.evaluate.report_format import pm as _pm
+from drsn_fd.evaluate.report_format import pp as _pp
 from drsn_fd.evaluate.stats import (
     BOOTSTRAP_SEED,
     N_RESAMPLES,
     baselines,
-    curve_means,
-    curve_table,
     drsn_models,
     duplicates,
     group_table,
     paired_table,
     run_table,
     split_of,
+    without_duplicates,
 )
+from drsn_fd.evaluate.within_cross import point_table, within_cross_table
 from drsn_fd.io import write_text
 
 log = logging.getLogger(__name__)
-
-DASH = "—"
 
 
 def make_report(paths: list[Path], out: Path | None = None) -> str:
@@ -53,28 +76,45 @@ def make_report(paths: list[Path], out: Path | None = None) -> str:
     first = paths[0]
     out = Path(out) if out is not None else (first.parent if first.is_file() else first)
     table = run_table(runs)
-    groups = group_table(table) if not table.empty else pd.DataFrame()
-    paired = paired_table(table)
-    curves = curve_table(runs, table)
+    single = without_duplicates(table)  # two runs of one cell count in no group and no pair
+    groups = group_table(single) if not single.empty else pd.DataFrame()
+    paired = paired_table(single)
+    curves = curve_table(runs, single)
     curve_avg = curve_means(curves) if not curves.empty else pd.DataFrame()
+    within = within_cross_table(point_table(runs, single))
     try:
+        write_text(out / "runs.csv", _runs_csv(table))
         write_text(out / "results.csv", _groups_csv(groups))
         write_text(out / "results_paired.csv", paired.to_csv(index=False))
         write_text(out / "results_robustness.csv", curve_avg.to_csv(index=False))
+        if not within.empty:
+            write_text(out / "results_within_cross.csv", within.to_csv(index=False))
         figures, notes = [], []
-        if not table.empty:
-            figures, notes = write_figures(out, runs, table, groups, paired, curves, curve_avg)
-        write_text(out / "results.md", markdown(paths, runs, table, groups, paired, figures, notes))
+        if not single.empty:
+            figures, notes = write_figures(out, runs, single, groups, paired, curves, curve_avg, within)
+        write_text(out / "results.md", markdown(paths, runs, table, groups, paired, figures, notes, within=within))
+        adapt = adapt_table(runs, table)  # drsn-evaluate adapt=bn: a section of its own, last
+        if not adapt.empty:
+            write_text(out / "results_adapt.csv", adapt.to_csv(index=False))
+            write_text(out / "results.md", (out / "results.md").read_text() + "\n" + adapt_markdown(adapt))
     except OSError as e:
         raise DrsnError(f"cannot write the report to {out}: {e.strerror or e}") from None
-    return summary(paths, runs, table, groups, paired, out, figures)
+    return summary(paths, runs, table, groups, paired, out, figures, within=within)
 
 
 # ---------------------------------------------------------------- tables and text
 
+def _runs_csv(table: pd.DataFrame) -> str:
+    """runs.csv: every completed run, duplicates marked, without the internal data id."""
+    t = table.drop(columns=["data_id"]).assign(duplicate=table.index.isin(duplicates(table).index))
+    for col in ("best_epoch", "epochs", "threads"):  # whole numbers, empty where not recorded
+        t[col] = pd.to_numeric(t[col], errors="coerce").astype("Int64")
+    return t.to_csv(index=False)
+
+
 def _groups_csv(groups: pd.DataFrame) -> str:
-    cols = ["data", "model", "noise", "protocol", "train_snr", "test_snr", "n", "acc_mean", "acc_std",
-            "macro_f1_mean", "macro_f1_std", "seeds"]
+    cols = ["data", "model", "noise", "protocol", "train_snr", "test_snr", "condition", "n", "acc_mean", "acc_std",
+            "macro_f1_mean", "macro_f1_std", "seeds", "unconverged"]
     return (groups[cols] if not groups.empty else pd.DataFrame(columns=cols)).to_csv(index=False)
 
 
@@ -91,28 +131,33 @@ def groups_markdown(groups: pd.DataFrame) -> str:
         return "No completed runs yet."
     t = groups
     cols = {"data": t["data"]} if t["data"].nunique() > 1 else {}
+    cols.update(condition_column(t))
     cols.update({"model": t["model"], "noise": t["noise"], "protocol": t["protocol"], **_snr_columns(t),
                  "n": t["n"], "test acc (%)": [_pm(m, s) for m, s in zip(t["acc_mean"], t["acc_std"], strict=True)],
-                 "macro-F1 (%)": [_pm(m, s) for m, s in zip(t["macro_f1_mean"], t["macro_f1_std"], strict=True)]})
-    return _md(pd.DataFrame(cols), left=("data", "model", "noise", "protocol"))
+                 "macro-F1 (%)": [_pm(m, s) for m, s in zip(t["macro_f1_mean"], t["macro_f1_std"], strict=True)],
+                 FLAG: [flagged(u, n) for u, n in zip(t["unconverged"], t["n"], strict=True)]})
+    return _md(pd.DataFrame(cols), left=("data", "condition", "model", "noise", "protocol"))
 
 
 def paired_markdown(paired: pd.DataFrame) -> str:
     """The paired table: mean difference and intervals in percentage points."""
     if paired.empty:
         return (f"No pairs: a pair needs a DRSN run ({', '.join(drsn_models())}) and a {_baselines(' or ')} run "
-                "with the same seed, data, noise kind, training SNR and protocol.")
+                "with the same seed, data, noise kind, training SNR, protocol and condition.")
     t = paired
     cols = {"DRSN model": t["model"], "baseline": t["baseline"]}
     if t["data"].nunique() > 1:
         cols["data"] = t["data"]
+    cols.update(condition_column(t))
     cols.update({"noise": t["noise"], "protocol": t["protocol"], **_snr_columns(t), "pairs": t["n_pairs"],
                  "Δacc (pp)": [_pp(v) for v in t["diff_mean"]],
                  "95 % t-interval (pp)": [_interval(lo, hi) for lo, hi in zip(t["t_low"], t["t_high"], strict=True)],
                  "95 % bootstrap (pp)": [_interval(lo, hi) for lo, hi in zip(t["boot_low"], t["boot_high"], strict=True)],
                  "DRSN / baseline better / ties": [f"{a} / {b} / {c}" for a, b, c in
-                                                 zip(t["drsn_better"], t["baseline_better"], t["ties"], strict=True)]})
-    return _md(pd.DataFrame(cols), left=("DRSN model", "baseline", "data", "noise", "protocol"))
+                                                 zip(t["drsn_better"], t["baseline_better"], t["ties"], strict=True)],
+                 "p": [p_value(v) for v in t["p"]], "Holm p": [p_value(v) for v in t["p_holm"]],
+                 FLAG: [flagged(v) for v in t["unconverged"]]})
+    return _md(pd.DataFrame(cols), left=("DRSN model", "baseline", "data", "condition", "noise", "protocol"))
 
 
 def failed_markdown(runs: list[Run]) -> str:
@@ -124,28 +169,22 @@ def failed_markdown(runs: list[Run]) -> str:
     return _md(pd.DataFrame(rows), left=("folder", "status", "error"))
 
 
-def _md(t: pd.DataFrame, left: tuple[str, ...]) -> str:
-    """A pipe table: text columns to the left, numbers to the right."""
-    align = ["left" if c in left else "right" for c in t.columns]
-    return t.to_markdown(index=False, disable_numparse=True, colalign=align)
-
-
 PAIRED_NOTE = (
     "Δacc = test accuracy of the DRSN model − that of its baseline, in percentage points: resnet, and "
     "se_resnet where the sweep has it (the same attention subnetwork, scaling features by alpha instead "
     "of thresholding them: it tells the thresholds from the attention). Averaged over "
-    "pairs of runs that share seed, data set, noise kind, training SNR and protocol, so both were "
+    "pairs of runs that share seed, data set, noise kind, training SNR, protocol and condition, so both were "
     "scored on the very same noisy test windows. The **t-interval** is mean ± t(0.975, n − 1) · s / √n "
     "(s: the sample std of the paired differences). The **bootstrap** interval is the 2.5 and 97.5 "
     f"percentiles of the mean over {N_RESAMPLES} resamples of the pairs (scipy.stats.bootstrap, "
     f"percentile method, seed {BOOTSTRAP_SEED}). With few pairs the bootstrap interval is too narrow "
     "(with 3 pairs it is about the range of the differences): read the t-interval there. "
     f"{DASH}: fewer than 2 pairs. "
-    "The last column counts the pairs in which each model scored higher, and the ties.")
+    "The next column counts the pairs in which each model scored higher, and the ties. " + P_NOTE)
 
 
 def markdown(paths: list[Path], runs: list[Run], table, groups, paired, figures: list[str],
-             notes: list[str]) -> str:
+             notes: list[str], *, within: pd.DataFrame | None = None) -> str:
     """results.md: where the numbers come from, the tables, the figures, the failed runs."""
     lines = ["# Sweep report", "", _counts(paths, runs), ""]
     lines += _setup(runs, table)
@@ -154,29 +193,41 @@ def markdown(paths: list[Path], runs: list[Run], table, groups, paired, figures:
               "on validation accuracy (`test.best`); std is the sample std (ddof = 1) over seeds, "
               f"{DASH} where n = 1. Protocols: matched = trained and tested at the same SNR; "
               "clean-to-noisy = trained clean, tested noisy; mixed = a random SNR per training window in "
-              "the range shown, tested at the test SNR.", "", groups_markdown(groups), "",
+              "the range shown, tested at the test SNR. Condition: the experiment and sweep overrides "
+              "the run recorded (model and seed aside); two runs of one cell are left out (Duplicate runs). "
+              f"{FLAG}: the group's runs so flagged (Convergence).", "", groups_markdown(groups), "",
               f"## Paired comparison: DRSN − baseline ({_baselines(', ')})", "", PAIRED_NOTE, "", paired_markdown(paired), ""]
+    if within is not None and not within.empty:
+        lines += ["## Within-record against cross-domain: cross − within of each run", "", WITHIN_CROSS_NOTE, "",
+                  within_cross_markdown(within), ""]
     if figures:
         lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
+    lines += ["## Convergence", "", convergence_markdown(table), ""]
+    lines += ["## Duplicate runs", "", duplicates_markdown(duplicates(table) if not table.empty else table), ""]
     lines += ["## Failed or unfinished runs", "", failed_markdown(runs), ""]
-    dup = duplicates(table) if not table.empty else table
-    if len(dup):
-        notes = [f"{len(dup)} runs share model, data, noise, protocol, SNR and seed with another run "
-                 "(for example two sweeps of different settings): they are pooled in the groups and left "
-                 "out of the pairs: " + ", ".join(f"`{f}`" for f in dup["folder"])] + notes
     if notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(lines)
 
 
-def summary(paths, runs, table, groups, paired, out: Path, figures: list[str]) -> str:
+def summary(paths, runs, table, groups, paired, out: Path, figures: list[str], *,
+            within: pd.DataFrame | None = None) -> str:
     """What drsn-report prints and the callback logs."""
     bad = [r for r in runs if not r.completed]
     lines = [_counts(paths, runs), "", "Groups (test accuracy and macro-F1 in %, mean ± std over seeds):",
              groups_markdown(groups), "", f"Paired DRSN − baseline ({_baselines(', ')}; accuracy, pp; 95 % t- and bootstrap "
-             "intervals):", paired_markdown(paired), "", f"Failed or unfinished runs: {len(bad) or 'none'}"]
+             "intervals; p, Holm p):", paired_markdown(paired), ""]
+    if within is not None and not within.empty:
+        lines += ["Within-record against cross-domain (cross − within of each run, pp):", within_cross_markdown(within), ""]
+    dup = duplicates(table) if not table.empty else table
+    flags = int(table["unconverged"].eq(True).sum()) if "unconverged" in table else 0
+    lines += [f"Runs flagged '{FLAG}': {flags or 'none'} (results.md, Convergence)",
+              f"Duplicate runs, left out of groups and pairs: {len(dup) or 'none'}"]
+    lines += [f"  {f}" for f in dup["folder"]] if len(dup) else []
+    lines += [f"Failed or unfinished runs: {len(bad) or 'none'}"]
     lines += [f"  {r.folder}  [{r.status}]  {r.error}".rstrip() for r in sorted(bad, key=lambda r: r.folder)]
-    files = ["results.md", "results.csv", "results_paired.csv", "results_robustness.csv", *figures]
+    files = ["results.md", "runs.csv", "results.csv", "results_paired.csv", "results_robustness.csv",
+             *(["results_within_cross.csv"] if within is not None and not within.empty else []), *figures]
     lines += ["", f"Report written to {out}: {', '.join(files)}"]
     return "\n".join(lines)
 
@@ -211,29 +262,10 @@ def _setup(runs: list[Run], table) -> list[str]:
     epochs = sorted({int(e) for e in table["epochs"] if e is not None and not pd.isna(e)})
     if epochs:
         lines.append(f"- Epochs: {', '.join(map(str, epochs))}.")
-    return lines
+    return lines + common_line(table)
 
 
 def _baselines(sep: str) -> str:
     return sep.join(baselines())
 
 
-def _pm(mean: float, std: float) -> str:
-    return f"{100 * mean:.2f} ± " + (DASH if _nan(std) else f"{100 * std:.2f}")
-
-
-def _pp(v: float) -> str:
-    return DASH if _nan(v) else f"{100 * v:+.2f}"
-
-
-def _interval(lo: float, hi: float) -> str:
-    return DASH if _nan(lo) or _nan(hi) else f"[{100 * lo:+.2f}, {100 * hi:+.2f}]"
-
-
-def _nan(v) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
-
-
-def _cell(text: str, limit: int = 300) -> str:
-    text = " ".join(str(text).split()).replace("|", "\\|")
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,10 +1,16 @@
 """drsn-evaluate: score a trained model's weights on any data selection, as its run's test did.
 
-The checkpoint's training config with `data.*`, `noise.*` and `eval.*` overrides names the data;
-the test split that `build_windows` gives for it is scored like a run's test phase (the same fixed
-test noise, drawn in the same order), then the robustness curve. With no overrides that is the
-run's own test split; `data.test_loads=[1]` scores the whole 1 hp records. The result is a folder
-with metrics.json (protocol 'evaluate': drsn-report lists it beside training runs) and robustness.csv.
+The checkpoint's training config with `data=NAME` (another data config, as in drsn-train: the keys
+of configs/data/NAME.yaml replace the checkpoint's, but fs and window) and `data.*`, `noise.*` and
+`eval.*` overrides names the data. Which windows are scored is `target.py`'s rule: with no
+overrides the run's own test split; on files the checkpoint trained on, the test split of the
+selection (`data.test_loads=[1]`: the whole 1 hp records), refused where it overlaps what the
+checkpoint saw; on a folder that shares no file with its training data (`data.root=NEW`), every
+window of every record it selects. They are scored like a run's test phase (the same fixed test
+noise, drawn in the same order), then the robustness curve. `adapt=bn` adds AdaBN in its
+transductive and inductive forms, beside no adaptation, on the same windows (`adapt.py`).
+The result is a folder with metrics.json (protocol 'evaluate': drsn-report lists it beside
+training runs, and pairs adapt=bn with none) and robustness.csv. The checkpoint is only read.
 """
 
 from __future__ import annotations
@@ -19,10 +25,10 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from drsn_fd.data.pipeline import NoisyWindows
-from drsn_fd.data.sources import load_records
-from drsn_fd.data.windows import WindowSet, build_windows, record_roles, segments
+from drsn_fd.data.windows import WindowSet
 from drsn_fd.errors import ConfigError, DataError
-from drsn_fd.evaluate.checkpoint_config import checkpoint_config, fill_data
+from drsn_fd.evaluate.adapt import adapt_part, check_adapt
+from drsn_fd.evaluate.checkpoint_config import checkpoint_config, with_data
 from drsn_fd.evaluate.device import bf16
 from drsn_fd.evaluate.inspect import run_dir_of
 from drsn_fd.evaluate.record import (
@@ -34,8 +40,11 @@ from drsn_fd.evaluate.record import (
     test_parts,
     write_record,
 )
+from drsn_fd.evaluate.target import LeakError, refuse_leaks, target_windows
 from drsn_fd.models.checkpoint import load_model
 from drsn_fd.validate import protocol
+
+__all__ = ["LeakError", "MismatchError", "evaluate_config", "fit_checkpoint", "rescore", "short_name"]
 
 OVERRIDABLE = ("data.", "noise.", "eval.")
 
@@ -44,13 +53,16 @@ class MismatchError(DataError):
     """The data selection does not fit the checkpoint: classes, window, rate or normalisation."""
 
 
-class LeakError(DataError):
-    """Test windows overlap samples the checkpoint was trained or validated on."""
-
-
-def evaluate_config(config: dict, overrides: list[str], where: object = "the checkpoint") -> DictConfig:
-    """The checkpoint's training config with `data.*`, `noise.*` and `eval.*` overrides, checked."""
-    return checkpoint_config(config, overrides, OVERRIDABLE, where)
+def evaluate_config(config: dict, overrides: list[str], where: object = "the checkpoint",
+                    data: str | None = None) -> DictConfig:
+    """The checkpoint's training config with `data=NAME` (if given), then `data.*`, `noise.*` and
+    `eval.*` overrides, checked."""
+    cfg = checkpoint_config(with_data(config, data, where) if data is not None else config, overrides,
+                            OVERRIDABLE, where)
+    if cfg.data.source == "simulated" and (root := next((o for o in overrides if o.startswith("data.root=")), None)):
+        raise ConfigError(f"{root!r}: data=simulated reads no folder (it writes its own); read CWRU-style .mat "
+                          "files there with data=cwru, HIT-SM files with data=hit")
+    return cfg
 
 
 def short_name(overrides: list[str], checkpoint: str | Path = "best.pt") -> str:
@@ -83,57 +95,36 @@ def fit_checkpoint(ws: WindowSet, cfg: DictConfig, ck: dict, checkpoint) -> None
         ws.classes = classes
 
 
-def _files_of(data: DictConfig) -> tuple:
-    """Where a data config reads its files from: the same tuple means the same recordings."""
-    where = [None if not data.get(k) else str(Path(str(data[k])).expanduser().resolve()) for k in ("root", "manifest")]
-    return (data.source, *where, OmegaConf.to_yaml(data.get("simulated") or {}))
-
-
-def refuse_leaks(ws: WindowSet, cfg: DictConfig, config: dict, checkpoint) -> None:
-    """Refuse test windows that overlap samples the checkpoint trained or validated on."""
-    orig = OmegaConf.create(config).data
-    fill_data(orig)
-    if orig == cfg.data or _files_of(orig) != _files_of(cfg.data):
-        return  # the run's own split (its test is apart), or other files
-    seen: dict[str, list] = {}
-    records = load_records(orig)
-    for rec, role in zip(records, record_roles(records, orig), strict=True):
-        cuts = segments(len(rec.signal), role, list(orig.split), float(orig.get("train_fraction") or 1.0))
-        seen.setdefault(str(Path(rec.file).resolve()), []).extend(v for s, v in cuts.items() if s not in ("test", "within"))  # never trained on
-    test = ws.splits["test"]
-    bad = [(ws.records[r].file, int(s)) for r, s in zip(test.record, test.start, strict=True)
-           if any(s < b and a < s + ws.window for a, b in seen.get(str(Path(ws.records[r].file).resolve()), []))]
-    if bad:
-        f, s = bad[0]
-        raise LeakError(f"{len(bad)} of {len(test.y)} test windows overlap samples {checkpoint} was trained or "
-                        f"validated on (first: {f}, samples {s}-{s + ws.window}); test on records or "
-                        "stretches it did not see (e.g. data.test_loads of loads it was not trained on)")
-
-
 def rescore(checkpoint: str | Path, overrides: list[str] | None = None, out: str | Path | None = None,
-            device: str | torch.device = "cpu") -> dict:
-    """Score the checkpoint's weights on the test split of the data selection; write and return the record."""
+            device: str | torch.device = "cpu", data: str | None = None, adapt: str = "none") -> dict:
+    """Score the checkpoint's weights on the test windows of the data selection (`target.py`), with
+    AdaBN beside no adaptation when adapt='bn'; write and return the record."""
     t0 = time.perf_counter()
+    adapt = check_adapt(adapt)
     device, overrides = torch.device(device), list(overrides or [])
     model, ck = load_model(checkpoint, device)
-    cfg = evaluate_config(ck["config"], overrides, checkpoint)
+    cfg = evaluate_config(ck["config"], overrides, checkpoint, data)
+    given = [*([f"data={data}"] if data is not None else []), *overrides]
     run_dir = run_dir_of(checkpoint)
-    out = Path(out) if out else run_dir / "evaluate" / short_name(overrides, checkpoint)
+    name = short_name([*given, *([f"adapt={adapt}"] if adapt != "none" else [])], checkpoint)
+    out = Path(out) if out else run_dir / "evaluate" / name
     if (out / METRICS).exists() and _protocol_in(out / METRICS) != "evaluate":
         raise ConfigError(f"out={out} holds the metrics.json of a run, not of an evaluation; choose another folder")
-    ws = build_windows(cfg.data)
+    ws, training = target_windows(cfg, ck["config"])
     fit_checkpoint(ws, cfg, ck, checkpoint)
-    refuse_leaks(ws, cfg, ck["config"], checkpoint)
-    data = NoisyWindows(ws, cfg, device)
+    refuse_leaks(ws, training, checkpoint)
+    windows = NoisyWindows(ws, cfg, device)
     t_data = time.perf_counter() - t0
-    scored = test_parts(model, {"best": ck["model_state"]}, data, cfg, ws, int(cfg.trainer.eval_batch_size),
-                        bf16(cfg.trainer, device))
+    batch, amp = int(cfg.trainer.eval_batch_size), bf16(cfg.trainer, device)
+    scored = test_parts(model, {"best": ck["model_state"]}, windows, cfg, ws, batch, amp)
+    if adapt == "bn":
+        scored["adapt"] = adapt_part(model, windows, cfg, ws, batch, amp)
     trained = OmegaConf.create(ck["config"])
     record = {
         "status": "completed", "protocol": "evaluate", "train_protocol": protocol(trained),
         "model": ck["model"], "seed": int(cfg.seed), "params": ck.get("params"), "device": str(device),
         "checkpoint": str(Path(checkpoint).resolve()), "checkpoint_epoch": ck.get("epoch"),
-        "run_dir": str(run_dir), "evaluation_dir": str(out), "overrides": overrides,
+        "run_dir": str(run_dir), "evaluation_dir": str(out), "overrides": given,
         "data": data_summary(ws, cfg.data, ["test"]), "noise": noise_summary(cfg.noise, trained.noise),
         **scored, "config": OmegaConf.to_container(cfg, resolve=True),
         "timings": {"data_s": round(t_data, 3), "eval_s": round(time.perf_counter() - t0 - t_data, 3),

@@ -1,9 +1,11 @@
 """Tables of a sweep: one row per run, groups over seeds, and paired DRSN - baseline differences.
 
 A group is model x data (name and split: within-record, cross-load or grouped) x noise kind x
-training SNR x protocol (and the test SNR, which is the
-training SNR under the matched protocol). Pairs share seed, data (name, classes, window), noise
-kind, training SNR, protocol and test SNR: the two models were scored on the very same windows.
+training SNR x protocol x the test SNR (the training SNR under the matched protocol) x the run's
+recorded condition (condition.py: its experiment and sweep overrides; '' for older runs). Pairs
+share seed, data (name, classes, window), noise kind, training SNR, protocol, test SNR and
+condition: the two models were scored on the very same windows. Two runs of one cell (group and
+seed) are duplicates: named by the report, left out of groups and pairs, never averaged.
 Each DRSN model is paired with every baseline of the sweep: resnet, and the se_resnet control.
 Which models are DRSN or baselines, and their order, are the model registry's facts.
 """
@@ -21,14 +23,16 @@ from scipy import stats
 from drsn_fd.data.pipeline import test_snr, train_snr
 from drsn_fd.errors import ConfigError
 from drsn_fd.evaluate.collect import Run
+from drsn_fd.evaluate.condition import condition_label, with_scored_runs
+from drsn_fd.evaluate.convergence import COLUMNS as CONVERGENCE
+from drsn_fd.evaluate.convergence import convergence
 from drsn_fd.models import list_models, model_entry
 from drsn_fd.models.registry import ModelEntry
 
 PROTOCOL_ORDER = ["matched", "mismatched", "clean-to-noisy", "mixed", "clean"]
-CONDITION = ["data", "noise", "protocol", "train_snr"]  # what a model was trained on
-GROUP_KEYS = ["data", "model", "noise", "protocol", "train_snr", "test_snr"]
-PAIR_KEYS = ["data", "noise", "protocol", "train_snr", "test_snr"]
-CURVE_KEYS = [*CONDITION, "curve_kind", "curve_snr"]
+CONDITION = ["data", "noise", "protocol", "train_snr", "condition"]  # what a model was trained on
+GROUP_KEYS = ["data", "model", "noise", "protocol", "train_snr", "test_snr", "condition"]
+PAIR_KEYS = ["data", "noise", "protocol", "train_snr", "test_snr", "condition"]
 CONFIDENCE = 0.95
 N_RESAMPLES = 9999
 BOOTSTRAP_SEED = 0
@@ -86,22 +90,26 @@ def figure_baseline() -> str:
 
 
 def run_table(runs: list[Run]) -> pd.DataFrame:
-    """One row per completed run: its group keys, seed, test accuracy and macro-F1 (best by val).
+    """One row per completed run: its group keys, seed, test accuracy and macro-F1 (best by val),
+    the test accuracy within the training records (acc_within, shift protocols) and its
+    convergence facts (convergence.py).
 
     A completed run whose metrics.json cannot give a row is marked 'incomplete' with the reason.
     """
-    rows = []
+    rows, records = [], []
     for r in runs:
         if not r.completed:
             continue
         try:
             rows.append(run_row(r))
+            records.append((r.folder, r.metrics))
         except (KeyError, TypeError, ValueError, AttributeError) as e:  # listed, never raised
             r.status, r.error = "incomplete", f"completed, but metrics.json is malformed: {type(e).__name__}: {e}"
-    cols = ["data", *GROUP_KEYS[1:], "seed", "acc", "macro_f1", "epochs", "folder", "data_id"]
+    cols = ["data", *GROUP_KEYS[1:], "seed", "acc", "macro_f1", "acc_within", *CONVERGENCE, "folder", "data_id"]
     if not rows:
         return pd.DataFrame(columns=cols)
     table = pd.DataFrame(rows)
+    table["condition"] = with_scored_runs(records, list(table["condition"]))
     table["data"] = _data_labels(table)
     return sort_table(table[cols])
 
@@ -117,50 +125,38 @@ def run_row(r: Run) -> dict:
         "protocol": str(m["protocol"]) + (" (fixed train noise)" if noise.get("fixed_train") else ""),
         "train_snr": snr_label(train_snr(noise)), "test_snr": snr_label(test_snr(noise)),
         "seed": int(m["seed"]), "acc": float(best["acc"]), "macro_f1": float(best["macro_f1"]),
-        "epochs": _epochs(m), "folder": r.folder,
+        "condition": condition_label(m), "acc_within": _within(m), **convergence(m), "folder": r.folder,
     }
 
 
-def curve_table(runs: list[Run], table: pd.DataFrame) -> pd.DataFrame:
-    """One row per completed run and robustness point: what it was trained on, the test kind and SNR.
-
-    `curve_snr` is NaN for the clean test windows (curve_kind 'clean').
-    """
-    labels = dict(zip(table["folder"], table["data"], strict=True))
-    rows = []
-    for r in runs:
-        if not r.completed or r.folder not in labels:
-            continue
-        row = table[table["folder"] == r.folder].iloc[0]
-        for p in r.metrics.get("robustness") or []:
-            try:
-                snr = math.nan if p.get("snr") is None else float(p["snr"])
-                rows.append({**{k: row[k] for k in [*CONDITION, "model", "test_snr", "seed"]},
-                             "curve_kind": str(p["kind"]), "curve_snr": snr, "acc": float(p["acc"])})
-            except (KeyError, TypeError, ValueError):
-                continue  # a malformed point is left out, the run's other points are kept
-    return pd.DataFrame(rows, columns=[*CONDITION, "model", "test_snr", "seed", "curve_kind",
-                                       "curve_snr", "acc"])
-
-
 def group_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean, std (ddof=1) and n over seeds of test accuracy and macro-F1, per group."""
-    g = table.groupby(GROUP_KEYS, sort=False)
+    """Mean, std (ddof=1) and n over seeds of test accuracy and macro-F1, per group; `unconverged`
+    counts its runs flagged 'may not have converged'. Duplicate runs are left out, never pooled."""
+    table = without_duplicates(table)
+    flags = table["unconverged"] if "unconverged" in table else pd.Series(None, index=table.index, dtype=object)
+    g = table.assign(unconverged=flags.eq(True).astype(int)).groupby(GROUP_KEYS, sort=False)
     out = g.agg(n=("acc", "size"), acc_mean=("acc", "mean"), acc_std=("acc", "std"),
                 macro_f1_mean=("macro_f1", "mean"), macro_f1_std=("macro_f1", "std"),
-                seeds=("seed", lambda s: " ".join(map(str, sorted(s))))).reset_index()
+                seeds=("seed", lambda s: " ".join(map(str, sorted(s)))), unconverged=("unconverged", "sum")).reset_index()
     return sort_table(out)
 
 
 def duplicates(table: pd.DataFrame) -> pd.DataFrame:
-    """Runs that share model, group and seed with another run (pooled in groups, left out of pairs)."""
+    """Runs that share model, group and seed with another run: two runs of one cell (left out of groups and pairs)."""
     return table[table.duplicated([*GROUP_KEYS, "seed"], keep=False)]
 
 
-def paired_stats(diff: np.ndarray) -> dict:
-    """Mean paired difference, 95 % t- and bootstrap-percentile intervals, wins, losses, ties.
+def without_duplicates(table: pd.DataFrame) -> pd.DataFrame:
+    """The runs no other run shares a cell (group and seed) with."""
+    return table[~table.duplicated([k for k in [*GROUP_KEYS, "seed"] if k in table], keep=False)]
 
-    The intervals are NaN with fewer than two pairs.
+
+def paired_stats(diff: np.ndarray) -> dict:
+    """Mean paired difference, 95 % t- and bootstrap-percentile intervals, wins, losses, ties, and
+    `p`: the two-sided paired t-test of a zero mean difference (scipy.stats.ttest_1samp).
+
+    The intervals are NaN with fewer than two pairs; p is NaN there too, and where every
+    difference is the same (zero variance: the t statistic is undefined).
     """
     d = np.asarray(diff, dtype=float)
     n = len(d)
@@ -172,6 +168,33 @@ def paired_stats(diff: np.ndarray) -> dict:
         half = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * d.std(ddof=1) / math.sqrt(n)
         out["t_low"], out["t_high"] = out["diff_mean"] - half, out["diff_mean"] + half
         out["boot_low"], out["boot_high"] = bootstrap_interval(d)
+    out["p"] = paired_p(d)
+    return out
+
+
+def paired_p(d: np.ndarray) -> float:
+    """Two-sided p of the paired t-test on the differences `d`; NaN for n < 2 or zero variance."""
+    d = np.asarray(d, dtype=float)
+    if len(d) < 2 or np.ptp(d) <= 1e-12 * max(1.0, float(np.abs(d).max())):
+        return math.nan
+    return float(stats.ttest_1samp(d, 0.0).pvalue)
+
+
+def holm(p) -> np.ndarray:
+    """Holm-adjusted p-values over one family of comparisons (step-down, capped at 1).
+
+    The k-th smallest of m p-values becomes max over j <= k of min(1, (m - j + 1) p_(j)). A NaN
+    p (no test) stays NaN and does not count in m.
+    """
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, math.nan)
+    ok = ~np.isnan(p)
+    q = p[ok]
+    order = np.argsort(q, kind="stable")
+    scaled = (len(q) - np.arange(len(q))) * q[order]
+    adjusted = np.empty(len(q))
+    adjusted[order] = np.minimum(1.0, np.maximum.accumulate(scaled))
+    out[ok] = adjusted
     return out
 
 
@@ -192,10 +215,11 @@ def paired_table(table: pd.DataFrame, keys: list[str] = PAIR_KEYS, value: str = 
     share `keys` and seed.
 
     One row per DRSN model, baseline and key; `diff_*` and the intervals are DRSN - baseline in
-    the units of `value` (accuracy: 0..1).
+    the units of `value` (accuracy: 0..1); `p_holm` is Holm-adjusted over every row of the table;
+    `unconverged` counts the runs of its pairs flagged 'may not have converged'.
     """
     cols = ["model", "baseline", *keys, "n_pairs", "diff_mean", "t_low", "t_high", "boot_low",
-            "boot_high", "drsn_better", "baseline_better", "ties"]
+            "boot_high", "drsn_better", "baseline_better", "ties", "p", "p_holm", "unconverged"]
     on = [*keys, "seed"]
     single = table[~table.duplicated(["model", *on], keep=False)]
     rows = []
@@ -207,28 +231,15 @@ def paired_table(table: pd.DataFrame, keys: list[str] = PAIR_KEYS, value: str = 
             key = key if isinstance(key, tuple) else (key,)
             diff = (g[value] - g[f"{value}_base"]).to_numpy()
             rows.append({"model": model, "baseline": baseline, **dict(zip(keys, key, strict=True)),
-                         **paired_stats(diff)})
-    return sort_table(pd.DataFrame(rows, columns=cols))
-
-
-def curve_means(curves: pd.DataFrame) -> pd.DataFrame:
-    """The robustness curves averaged over seeds: mean, std and n per model, condition and point.
-
-    Runs of one seed that differ only in their test SNR (mixed, clean-to-noisy) trained alike
-    and count once.
-    """
-    keys = [*CURVE_KEYS, "model"]
-    per_seed = curves.groupby([*keys, "seed"], sort=False, dropna=False)["acc"].mean().reset_index()
-    out = per_seed.groupby(keys, sort=False, dropna=False)["acc"].agg(
-        acc_mean="mean", acc_std="std", n="size").reset_index()
+                         **paired_stats(diff), "unconverged": _flagged(g, "unconverged", "unconverged_base")})
+    out = pd.DataFrame(rows, columns=cols)
+    out["p_holm"] = holm(out["p"].to_numpy(dtype=float)) if len(out) else []
     return sort_table(out)
 
 
-def curve_pairs(curves: pd.DataFrame) -> pd.DataFrame:
-    """Paired DRSN - baseline differences along the robustness curves (noisy points only)."""
-    noisy = curves[curves["curve_snr"].notna()]
-    per_seed = noisy.groupby([*CURVE_KEYS, "model", "seed"], sort=False)["acc"].mean().reset_index()
-    return paired_table(per_seed, keys=CURVE_KEYS)
+def _flagged(g: pd.DataFrame, *cols: str) -> int:
+    """How many runs of `cols` in `g` are flagged 'may not have converged' (0 where not recorded)."""
+    return int(sum(g[c].eq(True).sum() for c in cols if c in g))
 
 
 def order_models(models) -> list[str]:
@@ -243,7 +254,7 @@ def sort_table(t: pd.DataFrame) -> pd.DataFrame:
     """Sort by data, noise, protocol, training SNR, test SNR, curve point, model, then baseline."""
     if t.empty:
         return t.reset_index(drop=True)
-    key_cols = [c for c in ["data", "noise", "protocol", "train_snr", "test_snr", "curve_kind",
+    key_cols = [c for c in ["data", "condition", "noise", "protocol", "train_snr", "test_snr", "curve_kind",
                             "curve_snr", "model", "baseline", "seed"] if c in t.columns]
 
     def key(col: pd.Series) -> pd.Series:
@@ -290,7 +301,8 @@ def _data_labels(table: pd.DataFrame) -> pd.Series:
     return table["data_id"].map(labels)
 
 
-def _epochs(m: dict):
-    cfg = m.get("config")
-    trainer = cfg.get("trainer") if isinstance(cfg, dict) else None
-    return trainer.get("epochs") if isinstance(trainer, dict) else None
+def _within(m: dict) -> float:
+    """test_within.best.acc: the test within the training records of a shift protocol; NaN without one."""
+    within = m.get("test_within")
+    best = within.get("best") if isinstance(within, dict) else None
+    return float(best["acc"]) if isinstance(best, dict) and best.get("acc") is not None else math.nan

@@ -2,7 +2,9 @@
 
 `run(cfg, output_dir) -> dict` is the whole job; the CLI is a thin wrapper around it. With
 `trainer.precise_bn` validation and test score a copy of the model whose BatchNorm statistics are
-re-estimated on the epoch's training windows; the training model itself is never touched.
+re-estimated on the epoch's training windows; the training model itself is never touched. best.pt
+holds the state its validation scored; last.pt the training state to resume from and, with precise
+BN, `scored_state`: the state its epoch was scored with (the test's "last" weights).
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from omegaconf import DictConfig, OmegaConf
 from drsn_fd.data.noise import derived_seed, generator
 from drsn_fd.data.pipeline import NoisyWindows, test_snr
 from drsn_fd.data.windows import WindowSet, build_windows
+from drsn_fd.errors import ConfigError
 from drsn_fd.evaluate.device import bf16, pick_device, switch
 from drsn_fd.evaluate.predict import predict
-from drsn_fd.errors import ConfigError
 from drsn_fd.evaluate.record import condition_summary, data_summary, noise_summary, test_parts
 from drsn_fd.evaluate.tensorboard import TBLogger, swept
 from drsn_fd.models import model_from_config
@@ -205,8 +207,7 @@ def train_epoch(s: Setup, epoch: int, stop: StopSignals) -> None:
     weights = {**s.meta, "model_state": s.model.state_dict(), "epoch": epoch + 1}
     s.scored = scored.state_dict() if s.precise_bn else None
     if record["best"]["epoch"] == epoch + 1:  # best.pt: the state validation scored
-        save_checkpoint(s.folder.best, {**weights, "model_state": s.scored or weights["model_state"],
-                                        "val_acc": val_acc})
+        save_checkpoint(s.folder.best, {**weights, "model_state": scored.state_dict(), "val_acc": val_acc})
     # last.pt: the training state to resume from, and (precise BN) the state its epoch was scored with
     save_checkpoint(s.folder.last, {**weights, "optimizer": s.optimizer.state_dict(),
                                     "scheduler": s.scheduler.state_dict(), "history": record["history"],

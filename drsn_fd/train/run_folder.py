@@ -153,6 +153,7 @@ class RunFolder:
     @contextmanager
     def recording(self, t0: float) -> Iterator[dict]:
         """Yield the record; on the way out set its status (completed, interrupted, failed) and save it."""
+        cpu0 = time.process_time()
         try:
             yield self.record
             self.record["status"] = "completed"
@@ -167,7 +168,8 @@ class RunFolder:
                                traceback=traceback.format_exc(limit=8))
             raise
         finally:
-            self.record.setdefault("timings", {})["total_s"] = round(time.perf_counter() - t0, 3)
+            timings = self.record.setdefault("timings", {})
+            timings.update(total_s=round(time.perf_counter() - t0, 3), cpu_s=round(time.process_time() - cpu0, 3))
             self.save()
 
     def refused(self, error: str) -> None:

@@ -23,25 +23,24 @@ def cfg_factory():
     return make_cfg
 
 
-@pytest.fixture(scope="session")
-def cwru_root() -> Path:
-    """The real CWRU folder from DRSN_CWRU_ROOT; skip with the reason when it is unset."""
-    root = os.environ.get("DRSN_CWRU_ROOT")
+def _real_folder(variable: str, what: str) -> Path:
+    """The real-data folder an environment variable names; skip with the reason when it is unset."""
+    root = os.environ.get(variable)
     if not root:
-        pytest.skip("DRSN_CWRU_ROOT is not set: real CWRU files are not available")
+        pytest.skip(f"{variable} is not set: real {what} files are not available")
     path = Path(root)
     if not path.is_dir():
-        pytest.skip(f"DRSN_CWRU_ROOT={root} is not a folder")
+        pytest.skip(f"{variable}={root} is not a folder")
     return path.resolve()
+
+
+@pytest.fixture(scope="session")
+def cwru_root() -> Path:
+    """The real CWRU folder from DRSN_CWRU_ROOT."""
+    return _real_folder("DRSN_CWRU_ROOT", "CWRU")
 
 
 @pytest.fixture(scope="session")
 def hit_root() -> Path:
-    """The real HIT-SM folder from DRSN_HIT_ROOT; skip with the reason when it is unset."""
-    root = os.environ.get("DRSN_HIT_ROOT")
-    if not root:
-        pytest.skip("DRSN_HIT_ROOT is not set: real HIT-SM files are not available")
-    path = Path(root)
-    if not path.is_dir():
-        pytest.skip(f"DRSN_HIT_ROOT={root} is not a folder")
-    return path.resolve()
+    """The real HIT-SM folder from DRSN_HIT_ROOT."""
+    return _real_folder("DRSN_HIT_ROOT", "HIT-SM")

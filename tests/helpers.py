@@ -61,3 +61,24 @@ def assert_refused(p: subprocess.CompletedProcess, *needles: str) -> str:
     for n in needles:
         assert n in err[0], err[0]
     return err[0]
+
+
+def bn_input_stats(model, x) -> list:
+    """Each BatchNorm layer's input mean and unbiased variance per channel over windows x, read by
+    forward hooks in an eval-mode pass: the oracle of re-estimated statistics."""
+    import torch
+
+    from drsn_fd.models.batchnorm import batchnorm_layers
+
+    seen: list = []
+
+    def hook(m, inputs, out):
+        z = inputs[0].transpose(0, 1).reshape(inputs[0].shape[1], -1).double()  # (channels, windows * time)
+        seen.append((z.mean(1), z.var(1, unbiased=True)))
+
+    handles = [m.register_forward_hook(hook) for m in batchnorm_layers(model)]
+    with torch.no_grad():
+        model.eval()(x)
+    for handle in handles:
+        handle.remove()
+    return seen

@@ -32,7 +32,7 @@ from drsn_fd.evaluate.target import target_windows
 from drsn_fd.models.batchnorm import batchnorm_layers
 from drsn_fd.models.checkpoint import load_model
 from drsn_fd.train.loop import run
-from tests.helpers import cli_env, command, make_cfg
+from tests.helpers import bn_input_stats, cli_env, command, make_cfg
 
 SECONDS, FS, WINDOW, STRIDE = 2.0, 12000, 512, 256  # the new folder, and TINY's window and eval stride
 BN_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
@@ -131,22 +131,6 @@ def test_inductive_adapts_on_exactly_the_first_halves_at_each_noise_point(setup,
     assert not torch.allclose(inductive[0], inductive[1])  # noisy statistics are not the clean ones
 
 
-def input_stats(model: torch.nn.Module, x: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Each BatchNorm layer's input mean and unbiased variance per channel over x, read by forward hooks."""
-    seen = []
-
-    def hook(m, inputs, out):
-        z = inputs[0].transpose(0, 1).reshape(inputs[0].shape[1], -1).double()  # (channels, windows * time)
-        seen.append((z.mean(1), z.var(1, unbiased=True)))
-
-    handles = [m.register_forward_hook(hook) for m in batchnorm_layers(model)]
-    with torch.no_grad():
-        model.eval()(x)
-    for h in handles:
-        h.remove()
-    return seen
-
-
 def test_only_batchnorm_buffers_change_and_they_are_each_layers_input_statistics(setup, tmp_path, captured):
     ckpt, _ = setup
     evaluate(setup, tmp_path)
@@ -159,7 +143,7 @@ def test_only_batchnorm_buffers_change_and_they_are_each_layers_input_statistics
             if key.rsplit(".", 1)[-1] not in BN_BUFFERS:
                 assert torch.equal(value, after[key]), (form, key)
         assert any(not torch.equal(state[k], after[k]) for k in state if k.endswith("running_mean")), form
-        layers, seen = batchnorm_layers(model), input_stats(model, x)
+        layers, seen = batchnorm_layers(model), bn_input_stats(model, x)
         assert len(seen) == len(layers)
         for layer, (mean, var) in zip(layers, seen, strict=True):
             torch.testing.assert_close(layer.running_mean.double(), mean, rtol=1e-5, atol=1e-6)

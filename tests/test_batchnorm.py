@@ -7,6 +7,7 @@ import torch
 
 from drsn_fd.models import create_model, list_models, model_entry
 from drsn_fd.models.batchnorm import batchnorm_layers, reestimate_bn, with_reestimated_bn
+from tests.helpers import bn_input_stats
 
 BN_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 
@@ -23,22 +24,6 @@ def _trained_a_little(name: str) -> torch.nn.Module:
         torch.nn.functional.cross_entropy(model(x), y).backward()
         opt.step()
     return model.eval()
-
-
-def _input_stats(model: torch.nn.Module, x: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Each BN layer's input mean and unbiased variance per channel over x, from an eval-mode pass (hooks)."""
-    seen: list = []
-
-    def hook(m, inputs, out):
-        z = inputs[0].transpose(0, 1).reshape(inputs[0].shape[1], -1).double()  # (channels, windows * time)
-        seen.append((z.mean(1), z.var(1, unbiased=True)))
-
-    handles = [m.register_forward_hook(hook) for m in batchnorm_layers(model)]
-    with torch.no_grad():
-        model.eval()(x)
-    for h in handles:
-        h.remove()
-    return seen
 
 
 @pytest.mark.parametrize("name", list_models())
@@ -60,7 +45,7 @@ def test_the_statistics_are_each_layers_input_mean_and_variance_over_the_windows
     model = _trained_a_little(name)
     x = 0.5 * torch.randn(24, 1, 1024) - 0.2
     reestimate_bn(model, x)  # one batch: exact
-    oracle = _input_stats(model, x)
+    oracle = bn_input_stats(model, x)
     layers = batchnorm_layers(model)
     assert len(oracle) == len(layers)
     for m, (mean, var) in zip(layers, oracle, strict=True):

@@ -20,7 +20,15 @@ from drsn_fd.io import write_json
 from drsn_fd.models.batchnorm import batchnorm_layers
 from drsn_fd.models.checkpoint import load_checkpoint, load_model
 from drsn_fd.train.loop import run
-from tests.helpers import assert_refused, cli_env, command, drsn_train, make_cfg, metrics
+from tests.helpers import (
+    assert_refused,
+    bn_input_stats,
+    cli_env,
+    command,
+    drsn_train,
+    make_cfg,
+    metrics,
+)
 from tests.test_train import crash_at_epoch
 
 # drsn_cw: a BatchNorm inside the attention branch too. Three epochs, so that a resume lands mid-run.
@@ -69,22 +77,6 @@ def _training_windows(record: dict, epoch: int) -> torch.Tensor:
     return NoisyWindows(build_windows(cfg.data), cfg, torch.device("cpu")).train_epoch(epoch - 1)
 
 
-def _input_stats(model: torch.nn.Module, x: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Each BatchNorm's input mean and unbiased variance over x in an eval-mode pass (forward hooks)."""
-    seen: list = []
-
-    def hook(m, inputs, out):
-        z = inputs[0].transpose(0, 1).reshape(inputs[0].shape[1], -1).double()
-        seen.append((z.mean(1), z.var(1, unbiased=True)))
-
-    handles = [m.register_forward_hook(hook) for m in batchnorm_layers(model)]
-    with torch.no_grad():
-        model.eval()(x)
-    for h in handles:
-        h.remove()
-    return seen
-
-
 @pytest.mark.parametrize("which", ["best", "last"])
 def test_the_scored_statistics_are_those_of_the_epochs_training_windows(runs, which):
     """best.pt's weights, and last.pt's scored_state, hold BatchNorm statistics equal to each layer's input
@@ -98,7 +90,7 @@ def test_the_scored_statistics_are_those_of_the_epochs_training_windows(runs, wh
     model.load_state_dict(state)
     x = _training_windows(on, epoch)
     assert len(x) <= on["config"]["trainer"]["eval_batch_size"]
-    for m, (mean, var) in zip(batchnorm_layers(model), _input_stats(model, x), strict=True):
+    for m, (mean, var) in zip(batchnorm_layers(model), bn_input_stats(model, x), strict=True):
         torch.testing.assert_close(m.running_mean.double(), mean, rtol=1e-4, atol=1e-6)
         torch.testing.assert_close(m.running_var.double(), var, rtol=1e-4, atol=1e-6)
     if which == "last":  # the same weights as the training state; only the statistics differ

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -576,3 +577,13 @@ def test_an_evaluation_takes_the_condition_of_the_run_it_scored(tmp_path):
     assert evaluations == sorted(f"experiment={exp} evaluate={o}" for exp in ("shrinkage_gaussian", "shrinkage_impulsive")
                                  for o in ("data.test_loads=[1]", "data.test_loads=[1],eval.snrs=[0]"))
     assert not runs["duplicate"].any()  # four evaluations of one model and seed: four cells
+
+
+def test_the_accuracies_at_the_first_learning_rate_drop_come_from_the_epoch_before_it():
+    from drsn_fd.evaluate.convergence import convergence
+
+    history = [{"epoch": e, "lr": lr, "train_acc": ta, "val_acc": va, "train_loss": 1.0}
+               for e, lr, ta, va in [(1, 0.1, 0.3, 0.1), (2, 0.1, 0.6, 0.12), (3, 0.01, 0.8, 0.7), (4, 0.001, 0.9, 0.8)]]
+    facts = convergence({"history": history, "best": {"epoch": 4, "val_acc": 0.8}})
+    assert (facts["train_acc_at_decay"], facts["val_acc_at_decay"]) == (0.6, 0.12)
+    assert math.isnan(convergence({"history": history[:2]})["val_acc_at_decay"])  # no drop yet

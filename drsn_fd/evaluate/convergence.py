@@ -5,6 +5,10 @@ A run *may not have converged* when the epoch its selection kept (best.epoch) li
 schedule ended), or when its last epoch's training accuracy is below its best validation
 accuracy (training, read in train mode, has not yet overtaken what validation saw). A record
 that lacks the facts (an older run's) is neither flagged nor cleared: the flag is None.
+
+`train_acc_at_decay` and `val_acc_at_decay` are those of the last epoch before the learning rate
+first drops: where the run stood at the decay, and whether validation saw it (eval-mode BatchNorm
+statistics that lag the weights leave validation near chance while training accuracy climbs).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import math
 FLAG = "may not have converged"
 LATE = 0.9  # the best epoch is late when it is past this share of the schedule
 COLUMNS = ["best_epoch", "epochs", "train_acc_last", "train_loss_last", "val_acc_best", "acc_last",
+           "train_acc_at_decay", "val_acc_at_decay",
            "threads", "device", "precise_bn", "unconverged", "unconverged_why"]
 
 
@@ -27,6 +32,7 @@ def convergence(record: dict) -> dict:
              "train_acc_last": _num(last.get("train_acc")), "train_loss_last": _num(last.get("train_loss")),
              "val_acc_best": _num(best.get("val_acc")),
              "acc_last": _num((test.get("last") or {}).get("acc") if isinstance(test.get("last"), dict) else None),
+             **_at_decay(history),
              "threads": record.get("threads"), "device": record.get("device"), "precise_bn": _precise_bn(record)}
     facts["unconverged"], facts["unconverged_why"] = flag(facts)
     return facts
@@ -46,6 +52,14 @@ def flag(facts: dict) -> tuple[bool | None, str]:
         if train < val:
             why.append(f"last training accuracy {100 * train:.1f} % < best validation {100 * val:.1f} %")
     return (bool(why) if known else None), "; ".join(why)
+
+
+def _at_decay(history: list[dict]) -> dict:
+    """Training and validation accuracy of the last epoch before the learning rate first drops."""
+    rates = [h.get("lr") for h in history]
+    before = next((i for i in range(1, len(rates)) if _num(rates[i]) < _num(rates[i - 1])), None)
+    row = history[before - 1] if before else {}
+    return {"train_acc_at_decay": _num(row.get("train_acc")), "val_acc_at_decay": _num(row.get("val_acc"))}
 
 
 def _scheduled(record: dict):

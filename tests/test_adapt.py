@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from scipy import stats
 
 from drsn_fd.data.pipeline import NoisyWindows
 from drsn_fd.data.simulated import simulate
@@ -206,6 +207,9 @@ def test_the_report_pairs_adapt_bn_with_none_over_seeds(tmp_path):
     assert math.isclose(clean["diff_mean"], statistics.mean(d), abs_tol=1e-12)
     assert math.isclose(clean["t_low"], statistics.mean(d) - half, abs_tol=1e-9)
     assert (clean["adapt_better"], clean["none_better"], clean["ties"]) == (2, 1, 0)
+    assert math.isclose(clean["none_mean"], statistics.mean(rows[s][0] for s in rows), abs_tol=1e-12)
+    assert math.isclose(clean["p"], stats.ttest_1samp(d, 0.0).pvalue, rel_tol=1e-9)
+    assert table["p_holm"].max() <= 1 and (table["p_holm"].dropna() >= table["p"].dropna()).all()
     trans = table[(table["form"] == "bn_transductive") & (table["windows"] == "second halves")
                   & (table["point"] == "gaussian 0 dB")].iloc[0]
     assert (trans["adapt_better"], trans["none_better"], trans["ties"]) == (2, 0, 1)

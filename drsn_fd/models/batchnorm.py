@@ -64,9 +64,10 @@ def _exact(model: nn.Module, layers: list, x: torch.Tensor) -> nn.Module:
     """One eval-mode pass; each BatchNorm sets its statistics from its input before normalising it."""
 
     def take_stats(m, inputs):
-        z = inputs[0].transpose(0, 1).reshape(inputs[0].shape[1], -1).double()  # (channels, values)
-        m.running_mean.copy_(z.mean(1))
-        m.running_var.copy_(z.var(1, unbiased=True))
+        z = inputs[0]
+        var, mean = torch.var_mean(z, dim=[d for d in range(z.dim()) if d != 1], correction=1)  # per channel
+        m.running_mean.copy_(mean)
+        m.running_var.copy_(var)
         m.num_batches_tracked.zero_()
 
     handles = [m.register_forward_pre_hook(take_stats) for m in layers]

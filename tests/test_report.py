@@ -579,6 +579,18 @@ def test_an_evaluation_takes_the_condition_of_the_run_it_scored(tmp_path):
     assert not runs["duplicate"].any()  # four evaluations of one model and seed: four cells
 
 
+def test_an_evaluation_of_the_runs_own_test_split_is_in_no_group(tmp_path):
+    root = tmp_path / "s"
+    for seed in (0, 1):
+        run = put(root, f"shrinkage_gaussian/seed={seed}", study_run("resnet", seed, 0.8, "shrinkage_gaussian"))
+        e = metrics("resnet", "evaluate", -8, -8, seed, 0.8)  # drsn-evaluate with no overrides (or adapt=bn)
+        e.update(overrides=[], run_dir=str(run))
+        put(run / "evaluate", "adapt=bn", e)
+    make_report([root])
+    groups = pd.read_csv(root / "results.csv", keep_default_na=False)
+    assert len(groups) == 1 and groups["n"].tolist() == [2] and "evaluate" not in groups["condition"].iloc[0]
+
+
 def test_the_accuracies_at_the_first_learning_rate_drop_come_from_the_epoch_before_it():
     from drsn_fd.evaluate.convergence import convergence
 

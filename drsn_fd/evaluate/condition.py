@@ -75,6 +75,15 @@ def distinct_part(label: str, common: str) -> str:
     return " ".join(t for t in label.split() if t not in drop)
 
 
+SAME_DATA = "evaluate=same-data"  # an evaluation of its run's own test split: that run's test again
+
+
+def rescores_own_test(label: str) -> bool:
+    """Whether a condition label is that of an evaluation scoring its run's own test split (a plain
+    re-score, or the `none` form beside adapt=bn): a copy of the run's test, in no group or pair."""
+    return label.endswith(SAME_DATA)
+
+
 def with_scored_runs(records: list[tuple[str, dict]], labels: list[str]) -> list[str]:
     """The labels of (folder, record) pairs, each evaluation's (drsn-evaluate records no condition)
     made that of the run it scored, then one token `evaluate=` with its overrides ('same-data' for
@@ -92,7 +101,8 @@ def with_scored_runs(records: list[tuple[str, dict]], labels: list[str]) -> list
         if m.get("protocol") == "evaluate" and "condition" not in m:
             run = trained.get(folder.rpartition("/evaluate/")[0]) or trained.get(_resolved(m.get("run_dir")), NONE)
             given = m.get("overrides") if isinstance(m.get("overrides"), (list, tuple)) else []
-            label = f"{run} evaluate={','.join(str(o) for o in given).replace(' ', '') or 'same-data'}".strip()
+            label = f"{run} evaluate={','.join(str(o) for o in given).replace(' ', '')}".strip() if given \
+                else f"{run} {SAME_DATA}".strip()
         out.append(label)
     return out
 

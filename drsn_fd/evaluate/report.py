@@ -29,6 +29,7 @@ import pandas as pd
 from drsn_fd.errors import DrsnError
 from drsn_fd.evaluate.adapt_report import adapt_markdown, adapt_table
 from drsn_fd.evaluate.collect import Run, collect
+from drsn_fd.evaluate.condition import rescores_own_test
 from drsn_fd.evaluate.convergence import FLAG
 from drsn_fd.evaluate.curves import curve_means, curve_table
 from drsn_fd.evaluate.report_checks import (
@@ -77,6 +78,8 @@ def make_report(paths: list[Path], out: Path | None = None) -> str:
     out = Path(out) if out is not None else (first.parent if first.is_file() else first)
     table = run_table(runs)
     single = without_duplicates(table)  # two runs of one cell count in no group and no pair
+    if not single.empty:  # nor does an evaluation that re-scores its run's own test split
+        single = single[~single["condition"].map(rescores_own_test)]
     groups = group_table(single) if not single.empty else pd.DataFrame()
     paired = paired_table(single)
     curves = curve_table(runs, single)

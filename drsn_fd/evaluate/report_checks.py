@@ -85,6 +85,9 @@ def convergence_markdown(table: pd.DataFrame) -> str:
     """How many runs may not have converged, and why, one row each."""
     if table.empty or "unconverged" not in table:
         return "No completed runs."
+    table = table[table["protocol"] != "evaluate"] if "protocol" in table else table  # an evaluation trains nothing
+    if table.empty:
+        return "No completed training runs."
     bad = table[table["unconverged"].eq(True)]
     unknown = int(table["unconverged"].isna().sum())
     rule = (f"A run is flagged when its best epoch (the one validation kept) lies in the last "

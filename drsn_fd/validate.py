@@ -17,6 +17,8 @@ from drsn_fd.data.noise_spec import NORMALIZATIONS, check_snr
 from drsn_fd.data.sources import class_map_of, source_reader
 from drsn_fd.errors import ConfigError
 
+MAX_SIMULATED_S = 600  # the simulated records' length: a bound, so no config fills a disk
+
 
 def _plain(value):
     return OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
@@ -99,6 +101,10 @@ def check_data(data: DictConfig) -> None:
         raise ConfigError("data.root is not set: point it at a folder of CWRU .mat files "
                           "(data.root=/path/to/cwru, or DRSN_CWRU_ROOT), or use data=simulated "
                           "(your own files: data=manifest)")
+    seconds = OmegaConf.select(data, "simulated.seconds")
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
+                                or not 0 < seconds <= MAX_SIMULATED_S):
+        raise ConfigError(f"data.simulated.seconds={seconds!r} must be a number of seconds in (0, {MAX_SIMULATED_S}]")
     tf = data.get("train_fraction", 1.0)
     if isinstance(tf, bool) or not isinstance(tf, (int, float)) or not 0 < tf <= 1:
         raise ConfigError(f"data.train_fraction={tf!r} must be a fraction in (0, 1]")

@@ -243,3 +243,34 @@ def test_inspect_refuses_a_model_without_shrinkage(tmp_path, monkeypatch, capsys
 def test_inspect_refuses_an_override_it_cannot_apply(untrained, monkeypatch, capsys):
     code, _, err = cli(monkeypatch, capsys, "inspect", f"checkpoint={untrained}", "data.windw=256")
     assert code == 2 and err.startswith("drsn-inspect: error: 'data.windw=256'") and len(err.strip().splitlines()) == 1
+
+
+def test_inspect_refuses_windows_the_checkpoint_trained_on(untrained, monkeypatch, capsys):
+    """data.* overrides that move the test split onto the training stretch are refused, as drsn-evaluate does."""
+    code, _, err = cli(monkeypatch, capsys, "inspect", f"checkpoint={untrained}", "data.split=[0.02,0.02,0.1]")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "test windows overlap samples" in err
+
+
+def test_a_checkpoint_names_no_folder_for_the_simulated_cache(tmp_path, monkeypatch, capsys):
+    """A shared checkpoint's data.simulated.cache_dir is the trainer's machine's: it is never written to."""
+    cfg = OmegaConf.to_container(make_cfg(), resolve=True)
+    cfg["data"]["simulated"]["cache_dir"] = str(tmp_path / "chosen")
+    torch.manual_seed(0)
+    net = create_model("drsn_cw", len(CLASSES), units_per_stage=1).eval()
+    ckpt = tmp_path / "best.pt"
+    save_checkpoint(ckpt, {"model": "drsn_cw", "model_cfg": cfg["model"], "classes": CLASSES, "fs": 12000,
+                           "window": 512, "normalize": "zscore", "config": cfg, "model_state": net.state_dict()})
+    code, _, _ = cli(monkeypatch, capsys, "inspect", f"checkpoint={ckpt}", f"out={tmp_path / 'inspect'}")
+    assert code == 0 and not (tmp_path / "chosen").exists()
+
+
+@pytest.mark.parametrize("key, value", [("fs", "12000"), ("window", -5), ("classes", "normal"), ("config", [1]),
+                                        ("normalize", 3)])
+def test_a_checkpoint_field_of_the_wrong_type_is_refused_in_one_line(untrained, tmp_path, key, value,
+                                                                     monkeypatch, capsys):
+    ck = torch.load(untrained, weights_only=True)
+    ck[key] = value
+    torch.save(ck, tmp_path / "bad.pt")
+    code, _, err = cli(monkeypatch, capsys, "export", f"checkpoint={tmp_path / 'bad.pt'}", "format=torchscript",
+                       f"out={tmp_path / 'm.pt'}")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and f"key {key} holds" in err and "bad.pt" in err

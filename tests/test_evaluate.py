@@ -262,12 +262,13 @@ def test_real_cwru_records_of_another_folder_are_scored_whole(cwru_root, tmp_pat
     assert res["test"]["best"]["n"] == sum(windows_by_hand(n) for n in lengths.values())
 
 
-def test_training_data_that_cannot_be_read_here_is_compared_by_folder(tmp_path, other_folder):
+def test_training_data_that_cannot_be_read_here_refuses_records_of_its_source(tmp_path, other_folder):
+    """Unread training data cannot be compared with: a folder of the same source may hold the very
+    recordings it trained on, so the evaluation is refused rather than called new data."""
     train_root = simulate(tmp_path / "train", seed=0, seconds=2.0)
     folder = tmp_path / "run"
     run(make_cfg("data=cwru", f"data.root={train_root}", "trainer.epochs=1", "logger.enabled=false"), folder)
     train_root.rename(tmp_path / "elsewhere")  # the checkpoint went to another machine
-    res = rescore(best(folder), [f"data.root={other_folder}"], tmp_path / "ev")
-    assert res["data"]["split_protocol"] == (f"new data: CWRU {other_folder} "
-                                             "(whole records; training files unread here, folders compared)")
-    assert res["test"]["best"]["n"] == sum(windows_by_hand(r["samples"]) for r in res["data"]["records"])
+    with pytest.raises(LeakError, match="training data cannot be read here .* may be the very recordings"):
+        rescore(best(folder), [f"data.root={other_folder}"], tmp_path / "ev")
+    assert not (tmp_path / "ev" / "metrics.json").exists()

@@ -81,7 +81,7 @@ SAME_DATA = "evaluate=same-data"  # an evaluation of its run's own test split: t
 def rescores_own_test(label: str) -> bool:
     """Whether a condition label is that of an evaluation scoring its run's own test split (a plain
     re-score, or the `none` form beside adapt=bn): a copy of the run's test, in no group or pair."""
-    return label.endswith(SAME_DATA)
+    return SAME_DATA in label.split()
 
 
 def with_scored_runs(records: list[tuple[str, dict]], labels: list[str]) -> list[str]:
@@ -103,6 +103,8 @@ def with_scored_runs(records: list[tuple[str, dict]], labels: list[str]) -> list
             given = m.get("overrides") if isinstance(m.get("overrides"), (list, tuple)) else []
             label = f"{run} evaluate={','.join(str(o) for o in given).replace(' ', '')}".strip() if given \
                 else f"{run} {SAME_DATA}".strip()
+            if isinstance(m.get("adapt"), dict):  # adapt=bn beside the same data: another evaluation, not a rerun
+                label += f" adapt={m['adapt'].get('method')}"
         out.append(label)
     return out
 

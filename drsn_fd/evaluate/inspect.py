@@ -24,10 +24,10 @@ import torch
 from omegaconf import DictConfig
 
 from drsn_fd.data.pipeline import NoisyWindows, test_snr
-from drsn_fd.data.windows import build_windows
 from drsn_fd.errors import DataError, DrsnError
 from drsn_fd.evaluate.checkpoint_config import checkpoint_config
 from drsn_fd.evaluate.robustness import curve_kinds
+from drsn_fd.evaluate.target import refuse_leaks, target_windows
 from drsn_fd.evaluate.tensorboard import TBLogger
 from drsn_fd.io import write_text
 from drsn_fd.models.checkpoint import load_model
@@ -117,7 +117,8 @@ def inspect_thresholds(checkpoint: str | Path, overrides: list[str] | None = Non
                         "checkpoint of a model with shrinkage or scaling units (drsn_cs, drsn_cw, se_resnet)")
     cfg = inspect_config(ck["config"], list(overrides or []), checkpoint)
     out = Path(out) if out else run_dir_of(checkpoint) / "inspect"
-    ws = build_windows(cfg.data)
+    ws, training = target_windows(cfg, ck["config"])  # as drsn-evaluate: never windows it trained on
+    refuse_leaks(ws, training, checkpoint)
     if ws.classes != list(ck["classes"]) or ws.fs != int(ck["fs"]) or ws.window != int(ck["window"]):
         raise DataError(f"the data config gives classes {ws.classes} at {ws.fs} Hz, window {ws.window}, but "
                         f"{checkpoint} was trained on {list(ck['classes'])} at {ck['fs']} Hz, window {ck['window']}")

@@ -157,11 +157,15 @@ def target_windows(cfg: DictConfig, config: dict) -> tuple[WindowSet, TrainingFi
         return build_windows(cfg.data), None  # the run's own split: its test is apart
     records = source_reader(cfg.data.source)(cfg.data)
     training = TrainingFiles(orig)
+    if training.unread and cfg.data.source == orig.source:
+        raise LeakError(f"the checkpoint's training data cannot be read here ({training.unread}), so the "
+                        f"{cfg.data.source} records of {where_of(cfg.data)} cannot be checked against it: they "
+                        "may be the very recordings it trained on; make its data.root readable here")
     if not any(training.shares(r) for r in records):
         if training.unread:
-            log.warning("the checkpoint's training data cannot be read here (%s): its files are not compared "
-                        "with these, only their folders", training.unread)
-        note = "; training files unread here, folders compared" if training.unread else ""
+            log.warning("the checkpoint's training data cannot be read here (%s); it came from another "
+                        "source (%s), so no file can be shared", training.unread, orig.source)
+        note = "; training data of another source, unread here" if training.unread else ""
         return whole_records(records, cfg.data, f"{NEW_DATA}: {cfg.data.name} {where_of(cfg.data)} "
                                                 f"(whole records{note})"), None
     if training.unread:

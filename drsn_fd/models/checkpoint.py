@@ -50,7 +50,11 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     missing = [k for k in REQUIRED if k not in ckpt]
     if missing:
         raise CheckpointError(f"{path}: checkpoint lacks {', '.join(missing)}")
+    _plain_fields(ckpt, path)
     _refuse_interpolations(ckpt["config"], path, "config")
+    simulated = (ckpt["config"].get("data") or {}).get("simulated")
+    if isinstance(simulated, dict) and simulated.get("cache_dir") is not None:
+        simulated["cache_dir"] = None  # a folder of the machine that trained it, never one a shared file chooses
     for key, model_cfg in (("model_cfg", ckpt.get("model_cfg")), ("config.model", (ckpt["config"] or {}).get("model"))):
         if model_cfg is not None:
             _plain_model(model_cfg, path, key)
@@ -65,6 +69,24 @@ def _plain_model(model_cfg: Any, path: Path, key: str) -> None:
         model_sizes(model_cfg, where=f"{path}: {key}")
     except ConfigError as e:
         raise CheckpointError(str(e)) from None
+
+
+def _plain_fields(ckpt: dict, path: Path) -> None:
+    """The fields every reader uses, each of its plain type, or one line naming the key."""
+    def positive_int(v) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v > 0
+
+    checks = {"config": (lambda v: isinstance(v, dict), "a mapping"),
+              "model_state": (lambda v: isinstance(v, dict), "a mapping of tensors"),
+              "classes": (lambda v: isinstance(v, list) and bool(v) and all(isinstance(c, str) for c in v),
+                          "a non-empty list of class names"),
+              "fs": (positive_int, "a positive whole number of Hz"),
+              "window": (positive_int, "a positive whole number of samples"),
+              "normalize": (lambda v: isinstance(v, str), "a normalisation name")}
+    for key, (ok, what) in checks.items():
+        if not ok(ckpt[key]):
+            raise CheckpointError(f"{path}: key {key} holds {type(ckpt[key]).__name__} {str(ckpt[key])[:40]!r}, "
+                                  f"not {what}; refused")
 
 
 def _refuse_interpolations(value: Any, path: Path, key: str) -> None:

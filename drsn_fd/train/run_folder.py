@@ -27,7 +27,8 @@ from drsn_fd.train.signals import Interrupted
 log = logging.getLogger(__name__)
 
 # Keys that may differ between the interrupted command and the one that resumes it.
-IGNORED = (("trainer", "resume"), ("trainer", "threads"), ("trainer", "progress"), ("device",), ("data", "root"))
+IGNORED = (("trainer", "resume"), ("trainer", "threads"), ("trainer", "progress"), ("device",), ("data", "root"),
+           ("data", "simulated", "cache_dir"))  # where files lie on this machine: load_checkpoint drops cache_dir
 # What last.pt must hold to continue training (best.pt holds only weights).
 RESUME_STATE = ("optimizer", "scheduler", "epoch", "history")
 # Hydra's default run folder: outputs/<date>/<time>

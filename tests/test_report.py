@@ -599,3 +599,16 @@ def test_the_accuracies_at_the_first_learning_rate_drop_come_from_the_epoch_befo
     facts = convergence({"history": history, "best": {"epoch": 4, "val_acc": 0.8}})
     assert (facts["train_acc_at_decay"], facts["val_acc_at_decay"]) == (0.6, 0.12)
     assert math.isnan(convergence({"history": history[:2]})["val_acc_at_decay"])  # no drop yet
+
+
+def test_a_clean_runs_test_point_is_clean_in_the_within_cross_table():
+    from drsn_fd.evaluate.collect import Run
+    from drsn_fd.evaluate.within_cross import point_table
+
+    m = {"noise": {"kind": "none", "snr": -5}, "test_within": {"best": {"acc": 0.9}},
+         "robustness": [], "robustness_within": []}
+    table = pd.DataFrame([{"folder": "r", "data": "d", "model": "resnet", "noise": "none", "protocol": "clean",
+                           "train_snr": "clean", "test_snr": "clean", "condition": "", "seed": 0,
+                           "unconverged": False, "acc": 0.5}])
+    points = point_table([Run("r", "completed", "", m)], table)
+    assert points["curve_kind"].tolist() == ["clean"] and points["curve_snr"].isna().all()

@@ -16,6 +16,7 @@ import math
 
 import pandas as pd
 
+from drsn_fd.data.pipeline import test_snr
 from drsn_fd.evaluate.collect import Run
 from drsn_fd.evaluate.report_format import p_value
 from drsn_fd.evaluate.stats import GROUP_KEYS, holm, paired_stats, snr_label, sort_table
@@ -39,7 +40,7 @@ def _accuracies(m: dict, scope: str, form: str) -> dict[str, float]:
         test, curve = part["test"][form], part["robustness"][form]
     acc = {_point(p["kind"], p["snr"]): float(p["acc"]) for p in curve}
     noise = m["noise"]
-    acc.setdefault(_point(noise["kind"], noise["snr"] if noise["kind"] != "none" else None), float(test["acc"]))
+    acc.setdefault(_point(noise["kind"], test_snr(noise)), float(test["acc"]))
     return acc
 
 

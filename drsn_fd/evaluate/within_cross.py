@@ -14,6 +14,7 @@ import math
 
 import pandas as pd
 
+from drsn_fd.data.pipeline import test_snr
 from drsn_fd.evaluate.collect import Run
 from drsn_fd.evaluate.stats import GROUP_KEYS, holm, paired_stats, sort_table
 
@@ -38,7 +39,7 @@ def point_table(runs: list[Run], table: pd.DataFrame) -> pd.DataFrame:
         merged: dict[tuple, dict] = {}
         for (point, side), acc in points.items():
             merged.setdefault(point, {})[side] = acc
-        merged[_key(m["noise"]["kind"], m["noise"].get("snr"))] = {
+        merged[_key(m["noise"]["kind"], test_snr(m["noise"]))] = {  # a clean run's test point is clean
             "within": float(m["test_within"]["best"]["acc"]), "cross": float(run["acc"])}
         for (kind, snr), acc in merged.items():
             if {"within", "cross"} <= set(acc):

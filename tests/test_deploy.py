@@ -265,7 +265,7 @@ def test_a_checkpoint_names_no_folder_for_the_simulated_cache(tmp_path, monkeypa
 
 
 @pytest.mark.parametrize("key, value", [("fs", "12000"), ("window", -5), ("classes", "normal"), ("config", [1]),
-                                        ("normalize", 3)])
+                                        ("normalize", 3), ("data_files", [{"file": "a.mat", "sha256": "x"}])])
 def test_a_checkpoint_field_of_the_wrong_type_is_refused_in_one_line(untrained, tmp_path, key, value,
                                                                      monkeypatch, capsys):
     ck = torch.load(untrained, weights_only=True)

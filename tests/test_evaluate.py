@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from drsn_fd.data.simulated import simulate
 from drsn_fd.errors import ConfigError, DrsnError
@@ -262,13 +263,39 @@ def test_real_cwru_records_of_another_folder_are_scored_whole(cwru_root, tmp_pat
     assert res["test"]["best"]["n"] == sum(windows_by_hand(n) for n in lengths.values())
 
 
-def test_training_data_that_cannot_be_read_here_refuses_records_of_its_source(tmp_path, other_folder):
-    """Unread training data cannot be compared with: a folder of the same source may hold the very
-    recordings it trained on, so the evaluation is refused rather than called new data."""
+@pytest.fixture
+def moved_away(tmp_path):
+    """A run on CWRU-style files whose folder then moved (the checkpoint went to another machine)."""
     train_root = simulate(tmp_path / "train", seed=0, seconds=2.0)
     folder = tmp_path / "run"
     run(make_cfg("data=cwru", f"data.root={train_root}", "trainer.epochs=1", "logger.enabled=false"), folder)
-    train_root.rename(tmp_path / "elsewhere")  # the checkpoint went to another machine
+    train_root.rename(tmp_path / "elsewhere")
+    return folder, tmp_path / "elsewhere"
+
+
+def test_unread_training_data_is_recognised_by_the_sha256_the_checkpoint_stores(moved_away, other_folder, tmp_path):
+    """Its training data moved: another folder of the same source shares no sha256 with it and is new
+    data, scored whole; the moved copy is the run's own data, and reproduces its test exactly."""
+    folder, elsewhere = moved_away
+    other = rescore(best(folder), [f"data.root={other_folder}"], tmp_path / "other")
+    assert other["data"]["split_protocol"].startswith("new data") and "training data unread here" in \
+        other["data"]["split_protocol"]
+    assert {f["trained_on"] for f in other["data"]["files"]} == {False}
+    same = rescore(best(folder), [f"data.root={elsewhere}"], tmp_path / "same")
+    run_m = metrics(folder)
+    assert same["data"]["split_protocol"] == run_m["data"]["split_protocol"]
+    assert same["test"]["best"] == run_m["test"]["best"]
+    assert {f["trained_on"] for f in same["data"]["files"]} == {True}
+
+
+def test_unread_training_data_of_a_checkpoint_without_sha256_refuses_records_of_its_source(moved_away,
+                                                                                         other_folder, tmp_path):
+    """A checkpoint that stored no sha256 of its data cannot be compared with: a folder of the same
+    source may hold the very recordings it trained on, so the evaluation is refused, not called new data."""
+    folder, _ = moved_away
+    ck = torch.load(best(folder), weights_only=True)
+    del ck["data_files"]
+    torch.save(ck, tmp_path / "old.pt")
     with pytest.raises(LeakError, match="training data cannot be read here .* may be the very recordings"):
-        rescore(best(folder), [f"data.root={other_folder}"], tmp_path / "ev")
+        rescore(tmp_path / "old.pt", [f"data.root={other_folder}"], tmp_path / "ev")
     assert not (tmp_path / "ev" / "metrics.json").exists()

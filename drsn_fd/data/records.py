@@ -32,6 +32,7 @@ class Record:
     state: str | None = None  # the condition as the data set names it: IR007, OR021@6 (CWRU), IR2 (HIT-SM)
     role: str | None = None  # its part in the split, set by build_windows (data.domains.record_roles)
     rms_in: float | None = None  # RMS of the signal as read (at fs_in, before resampling, noise and normalisation)
+    published_sha256: str | None = None  # the sha256 of the published file, where the source's catalog knows it
 
     def summary(self) -> dict:
         return {

@@ -13,7 +13,10 @@ override (predict and export override nothing):
   is given;
 - `data=NAME` (drsn-evaluate, `with_data`) selects another data config as drsn-train does: the keys
   configs/data/NAME.yaml defines replace the checkpoint's, but `fs` and `window` (what the model reads);
-- the result is checked as drsn-train checks its config (`validate.check_config`).
+- the result is checked as drsn-train checks its config (`validate.check_config`);
+- commands that read data (evaluate, inspect) then call `stored_input_here`: the folder or file the
+  checkpoint's source read (data.root, data.manifest) is the author's; where the user gives none
+  and it does not exist here, the error names it and the override to give.
 """
 
 from __future__ import annotations
@@ -21,11 +24,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import nullcontext
 from importlib.resources import files
+from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from drsn_fd.data.sources import list_sources, source_reader
+from drsn_fd.data.sources import input_key, list_sources, source_reader
 from drsn_fd.errors import CheckpointError, ConfigError
 from drsn_fd.validate import check_config
 
@@ -109,3 +113,15 @@ def checkpoint_config(config: dict, overrides: Sequence[str] = (), overridable: 
             cfg.data.name = packaged["name"]
     check_config(cfg)
     return cfg
+
+
+def stored_input_here(cfg: DictConfig, config: dict, overrides: Sequence[str], where: object = "the checkpoint") -> None:
+    """Refuse reading data at a path the checkpoint stored (not one the user gave) that does not exist
+    on this machine, naming the stored path and the override to give."""
+    key = input_key(cfg.data.source)
+    value = cfg.data.get(key) if key else None
+    if value is None or any(o.startswith(f"data.{key}=") for o in overrides):
+        return
+    if str(value) == str((config.get("data") or {}).get(key)) and not Path(str(value)).expanduser().exists():
+        raise ConfigError(f"{where}: the checkpoint was trained on data.{key}={value}, which is not on this "
+                          f"machine; give data.{key}=<your copy>")

@@ -25,7 +25,7 @@ from omegaconf import DictConfig
 
 from drsn_fd.data.pipeline import NoisyWindows, test_snr
 from drsn_fd.errors import DataError, DrsnError
-from drsn_fd.evaluate.checkpoint_config import checkpoint_config
+from drsn_fd.evaluate.checkpoint_config import checkpoint_config, stored_input_here
 from drsn_fd.evaluate.robustness import curve_kinds
 from drsn_fd.evaluate.target import refuse_leaks, target_windows
 from drsn_fd.evaluate.tensorboard import TBLogger
@@ -46,7 +46,9 @@ def run_dir_of(checkpoint: str | Path) -> Path:
 
 def inspect_config(config: dict, overrides: list[str], where: object = "the checkpoint") -> DictConfig:
     """The checkpoint's training config with `data.*` and `eval.*` overrides (key=value), checked."""
-    return checkpoint_config(config, overrides, OVERRIDABLE, where)
+    cfg = checkpoint_config(config, overrides, OVERRIDABLE, where)
+    stored_input_here(cfg, config, overrides, where)
+    return cfg
 
 
 @torch.inference_mode()

@@ -22,7 +22,11 @@ is stored once. The keys (T: training runs only, E: evaluations only):
     data              name, source, split_protocol (within-record, cross-load, -speed, -size, -rig,
                       grouped: data/domains.py; new data: evaluate/target.py), classes, fs, window, split, windows {split: count},
                       records [each record's summary]; train_fraction (T). An evaluation counts
-                      only its test split and lists only the records it draws on.
+                      only its test split and lists only the records it draws on, and gives the
+                      files it read (E): [{file, sha256, signal_sha256, published, trained_on}]
+                      (published: the catalog's sha256 matched, null where it knows none;
+                      trained_on: the checkpoint trained on that file, null for a checkpoint
+                      that stored no sha256 of its data)
     noise             kind, snr (of the test split), train_snr, fixed_train; E: train_kind, the
                       checkpoint's (train_snr and fixed_train are the checkpoint's too)
     history (T)       [{epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds}]; train_* are

@@ -25,10 +25,11 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from drsn_fd.data.pipeline import NoisyWindows
+from drsn_fd.data.sources.files import file_digests
 from drsn_fd.data.windows import WindowSet
 from drsn_fd.errors import ConfigError, DataError
 from drsn_fd.evaluate.adapt import adapt_part, check_adapt
-from drsn_fd.evaluate.checkpoint_config import checkpoint_config, with_data
+from drsn_fd.evaluate.checkpoint_config import checkpoint_config, stored_input_here, with_data
 from drsn_fd.evaluate.device import bf16
 from drsn_fd.evaluate.inspect import run_dir_of
 from drsn_fd.evaluate.record import (
@@ -62,6 +63,7 @@ def evaluate_config(config: dict, overrides: list[str], where: object = "the che
     if cfg.data.source == "simulated" and (root := next((o for o in overrides if o.startswith("data.root=")), None)):
         raise ConfigError(f"{root!r}: data=simulated reads no folder (it writes its own); read CWRU-style .mat "
                           "files there with data=cwru, HIT-SM files with data=hit")
+    stored_input_here(cfg, config, overrides, where)
     return cfg
 
 
@@ -110,7 +112,7 @@ def rescore(checkpoint: str | Path, overrides: list[str] | None = None, out: str
     out = Path(out) if out else run_dir / "evaluate" / name
     if (out / METRICS).exists() and _protocol_in(out / METRICS) != "evaluate":
         raise ConfigError(f"out={out} holds the metrics.json of a run, not of an evaluation; choose another folder")
-    ws, training = target_windows(cfg, ck["config"])
+    ws, training = target_windows(cfg, ck["config"], ck.get("data_files"))
     fit_checkpoint(ws, cfg, ck, checkpoint)
     refuse_leaks(ws, training, checkpoint)
     windows = NoisyWindows(ws, cfg, device)
@@ -125,13 +127,23 @@ def rescore(checkpoint: str | Path, overrides: list[str] | None = None, out: str
         "model": ck["model"], "seed": int(cfg.seed), "params": ck.get("params"), "device": str(device),
         "checkpoint": str(Path(checkpoint).resolve()), "checkpoint_epoch": ck.get("epoch"),
         "run_dir": str(run_dir), "evaluation_dir": str(out), "overrides": given,
-        "data": data_summary(ws, cfg.data, ["test"]), "noise": noise_summary(cfg.noise, trained.noise),
+        "data": {**data_summary(ws, cfg.data, ["test"]), "files": files_read(ws, ck.get("data_files"))},
+        "noise": noise_summary(cfg.noise, trained.noise),
         **scored, "config": OmegaConf.to_container(cfg, resolve=True),
         "timings": {"data_s": round(t_data, 3), "eval_s": round(time.perf_counter() - t0 - t_data, 3),
                     "total_s": round(time.perf_counter() - t0, 3)},
     }
     write_record(out, record)
     return record
+
+
+def files_read(ws: WindowSet, stored: list[dict] | None) -> list[dict]:
+    """The files the evaluation scored: path, sha256 (file and signal), whether it is the published file
+    (None: the catalog knows no sha256), and whether the checkpoint trained on it (None: it stored no sha256)."""
+    used = sorted({int(i) for i in ws.splits["test"].record})
+    seen = {d["sha256"] for d in stored or [] if d["role"] != "test"}
+    return [{k: v for k, v in d.items() if k != "role"} | {"trained_on": d["sha256"] in seen if stored else None}
+            for d in file_digests([ws.records[i] for i in used])]
 
 
 def _protocol_in(path: Path) -> str | None:

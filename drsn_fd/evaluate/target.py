@@ -23,7 +23,6 @@ under the training data.root (or the training manifest's folder); the split name
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,8 +31,8 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from drsn_fd.data.records import Record
-from drsn_fd.data.sources import labels_in_order, load_records, source_reader
-from drsn_fd.data.sources.files import sha256_of
+from drsn_fd.data.sources import input_key, labels_in_order, load_records, source_reader
+from drsn_fd.data.sources.files import file_digests, sha256_of, signal_sha256
 from drsn_fd.data.split import make_windows
 from drsn_fd.data.windows import Split, WindowSet, build_windows, record_roles, segments
 from drsn_fd.errors import DataError, DrsnError
@@ -51,10 +50,6 @@ def _resolved(path: object) -> str:
     return str(Path(str(path)).expanduser().resolve())
 
 
-def _signal_sha(rec: Record) -> str:
-    return hashlib.sha256(np.ascontiguousarray(rec.signal).tobytes()).hexdigest()
-
-
 def _size(path: str) -> int | None:
     try:
         return Path(path).stat().st_size
@@ -69,11 +64,12 @@ class TrainingFiles:
     training folders) are known.
     """
 
-    def __init__(self, data: DictConfig):
+    def __init__(self, data: DictConfig, stored: Sequence[dict] | None = None):
         self.seen: list[tuple[Record, list[tuple[int, int]]]] = []
-        self.unread, self.places = "", []
+        self.unread, self.places, self.digests = "", [], list(stored or [])
+        self.records: list[Record] = []
         try:
-            records = load_records(data)
+            records = self.records = load_records(data)
         except DrsnError as e:
             self.unread = str(e)
             self.places = [_resolved(data[k]) if k == "root" else str(Path(_resolved(data[k])).parent)
@@ -81,6 +77,7 @@ class TrainingFiles:
             return
         fractions, share = list(data.split), float(data.get("train_fraction") or 1.0)
         for rec, role in zip(records, record_roles(records, data), strict=True):
+            rec.role = role
             if role != "test":  # a test record of the training run was never trained on
                 cuts = segments(len(rec.signal), role, fractions, share)
                 self.seen.append((rec, [v for s, v in cuts.items() if s not in ("test", "within")]))
@@ -92,11 +89,24 @@ class TrainingFiles:
         self._signals: dict[str, list[int]] | None = None
 
     def shares(self, rec: Record) -> bool:
-        """Whether `rec` is read from a training file (by the rule above; unread: from a training folder)."""
+        """Whether `rec` is read from a training file (by the rule above). Unread here: by the sha256 of
+        its file or signal against those the checkpoint stored, else by lying in a training folder."""
+        if self.unread and self.digests:
+            seen = [d for d in self.digests if d["role"] != "test"]
+            return (sha256_of(Path(rec.file)) in {d["sha256"] for d in seen}
+                    or signal_sha256(rec) in {d["signal_sha256"] for d in seen})
         if self.unread:
             path = _resolved(rec.file)
             return any(path == p or path.startswith(p.rstrip("/") + "/") for p in self.places)
         return bool(self._matches(rec))
+
+    def same_as(self, stored: Sequence[dict], trained_only: bool = False) -> bool:
+        """Whether the records read here are the stored ones, file for file and role for role (with
+        `trained_only`, those it trained or validated on: every role but 'test')."""
+        def keep(items):
+            return sorted((d["sha256"], d["role"]) for d in items if not trained_only or d["role"] != "test")
+
+        return not self.unread and keep(file_digests(self.records)) == keep(stored)
 
     def _matches(self, rec: Record) -> list[int]:
         """The training records that `rec` is the file or the signal of."""
@@ -109,8 +119,8 @@ class TrainingFiles:
         if self._signals is None:
             self._signals = {}
             for i, (r, _) in enumerate(self.seen):
-                self._signals.setdefault(_signal_sha(r), []).append(i)
-        found |= set(self._signals.get(_signal_sha(rec), []))
+                self._signals.setdefault(signal_sha256(r), []).append(i)
+        found |= set(self._signals.get(signal_sha256(rec), []))
         return sorted(found)
 
     def cuts(self, rec: Record) -> list[tuple[int, int]]:
@@ -148,32 +158,53 @@ def whole_records(records: Sequence[Record], data: DictConfig, protocol: str) ->
                      int(data.fs), protocol)
 
 
-def target_windows(cfg: DictConfig, config: dict) -> tuple[WindowSet, TrainingFiles | None]:
-    """The windows to score for the evaluation config `cfg` of a checkpoint trained with `config`,
-    and the training files to check them against (None: the run's own split, or new data)."""
+def target_windows(cfg: DictConfig, config: dict,
+                   stored: Sequence[dict] | None = None) -> tuple[WindowSet, TrainingFiles | None]:
+    """The windows to score for the evaluation config `cfg` of a checkpoint trained with `config` (and
+    `stored`, its data_files), and the training files to check them against (None: the run's own split,
+    or new data)."""
     orig = OmegaConf.create(config).data
     fill_data(orig)
     if orig == cfg.data:
         return build_windows(cfg.data), None  # the run's own split: its test is apart
     records = source_reader(cfg.data.source)(cfg.data)
-    training = TrainingFiles(orig)
-    if training.unread and cfg.data.source == orig.source:
+    training = TrainingFiles(orig, stored)
+    if training.unread and not training.digests and cfg.data.source == orig.source:
         raise LeakError(f"the checkpoint's training data cannot be read here ({training.unread}), so the "
                         f"{cfg.data.source} records of {where_of(cfg.data)} cannot be checked against it: they "
                         "may be the very recordings it trained on; make its data.root readable here")
     if not any(training.shares(r) for r in records):
         if training.unread:
-            log.warning("the checkpoint's training data cannot be read here (%s); it came from another "
-                        "source (%s), so no file can be shared", training.unread, orig.source)
-        note = "; training data of another source, unread here" if training.unread else ""
+            log.warning("the checkpoint's training data cannot be read here (%s); %s", training.unread,
+                        "no file read here is one it trained on (sha256)" if training.digests else
+                        f"it came from another source ({orig.source}), so no file can be shared")
+        note = "; training data unread here" if training.unread else ""
         return whole_records(records, cfg.data, f"{NEW_DATA}: {cfg.data.name} {where_of(cfg.data)} "
                                                 f"(whole records{note})"), None
+    if training.unread and training.digests:
+        return _moved_training(cfg, orig, records, training)
     if training.unread:
         raise LeakError(f"{next(r.file for r in records if training.shares(r))} lies in the training folder, "
                         f"but the training data cannot be read to check for overlap: {training.unread}")
     return build_windows(cfg.data), training
 
 
+def _moved_training(cfg: DictConfig, orig: DictConfig, records: Sequence[Record],
+                    unread: TrainingFiles) -> tuple[WindowSet, TrainingFiles | None]:
+    """Files the checkpoint trained on, at another path than its own (a copy of its data on this machine):
+    its training data read there instead, refused unless it is file for file what the checkpoint stored."""
+    key = input_key(orig.source)
+    moved = orig.copy()
+    moved[key] = cfg.data[key]
+    training = TrainingFiles(moved)
+    if not training.same_as(unread.digests, trained_only=True):
+        culprit = next(r.file for r in records if unread.shares(r))
+        why = training.unread or "its files there differ from those the checkpoint stored (sha256)"
+        raise LeakError(f"{culprit} is a file the checkpoint trained on, but its other training files cannot be "
+                        f"read at data.{key}={cfg.data[key]} to check for overlap: {why}")
+    if moved == cfg.data and training.same_as(unread.digests):
+        return build_windows(cfg.data), None  # the run's own data, moved: its own split, its test apart
+    return build_windows(cfg.data), training
 def refuse_leaks(ws: WindowSet, training: TrainingFiles | None, checkpoint) -> None:
     """Refuse test windows that overlap samples the checkpoint trained or validated on."""
     if training is None:

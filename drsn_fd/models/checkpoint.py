@@ -8,6 +8,7 @@ interpolation to resolve, is refused before anything is built.
 
 from __future__ import annotations
 
+import logging
 import pickle
 import zipfile
 from pathlib import Path
@@ -18,6 +19,8 @@ import torch
 from drsn_fd.errors import CheckpointError, ConfigError
 from drsn_fd.io import torch_save
 from drsn_fd.models.registry import model_from_config, model_sizes
+
+log = logging.getLogger(__name__)
 
 FORMAT = "drsn_fd/1"
 REQUIRED = ("format", "model_state", "model", "classes", "fs", "window", "normalize", "config")
@@ -52,13 +55,38 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise CheckpointError(f"{path}: checkpoint lacks {', '.join(missing)}")
     _plain_fields(ckpt, path)
     _refuse_interpolations(ckpt["config"], path, "config")
-    simulated = (ckpt["config"].get("data") or {}).get("simulated")
-    if isinstance(simulated, dict) and simulated.get("cache_dir") is not None:
-        simulated["cache_dir"] = None  # a folder of the machine that trained it, never one a shared file chooses
+    _drop_write_paths(ckpt["config"], path)
     for key, model_cfg in (("model_cfg", ckpt.get("model_cfg")), ("config.model", (ckpt["config"] or {}).get("model"))):
         if model_cfg is not None:
             _plain_model(model_cfg, path, key)
     return ckpt
+
+
+RUN_KEYS = ("data", "noise", "model", "optim", "scheduler", "trainer", "eval", "logger", "seed", "device")
+LOGGER_KEYS = ("enabled", "histograms")
+
+
+def _drop_write_paths(config: dict, path: Path) -> None:
+    """Remove every value of a checkpoint's config that could name a place to write, saying so in one log line.
+
+    Where a command writes comes from its own command line (out=, data.simulated.cache_dir=) or the
+    machine's defaults ($DRSN_CACHE, ~/.cache/drsn_fd, the run folder), never from a file someone shares:
+    the simulated set's cache folder is dropped, and so is any key a run's config does not hold (a
+    top-level `out`, `hydra`, `paths`; a `logger` folder).
+    """
+    dropped = [f"{k}={config.pop(k)!r}" for k in [k for k in config if k not in RUN_KEYS]]
+    logger = config.get("logger")
+    if isinstance(logger, dict):
+        dropped += [f"logger.{k}={logger.pop(k)!r}" for k in [k for k in logger if k not in LOGGER_KEYS]]
+    data = config.get("data")
+    simulated = data.get("simulated") if isinstance(data, dict) else None
+    if isinstance(simulated, dict) and simulated.get("cache_dir") is not None:
+        dropped.append(f"data.simulated.cache_dir={simulated['cache_dir']!r}")
+        simulated["cache_dir"] = None
+    if dropped:
+        log.warning("%s: ignoring %s stored in the checkpoint: a shared file never chooses where drsn_fd "
+                    "writes (out=, data.simulated.cache_dir= on the command line, else $DRSN_CACHE or "
+                    "~/.cache/drsn_fd)", path, ", ".join(d[:120] for d in dropped))
 
 
 def _plain_model(model_cfg: Any, path: Path, key: str) -> None:
@@ -83,10 +111,21 @@ def _plain_fields(ckpt: dict, path: Path) -> None:
               "fs": (positive_int, "a positive whole number of Hz"),
               "window": (positive_int, "a positive whole number of samples"),
               "normalize": (lambda v: isinstance(v, str), "a normalisation name")}
+    if "data_files" in ckpt:
+        checks["data_files"] = (_digest_list, "a list of {file, sha256, signal_sha256, role} entries")
     for key, (ok, what) in checks.items():
         if not ok(ckpt[key]):
             raise CheckpointError(f"{path}: key {key} holds {type(ckpt[key]).__name__} {str(ckpt[key])[:40]!r}, "
                                   f"not {what}; refused")
+
+
+def _digest_list(v: Any) -> bool:
+    def hexdigest(h: Any) -> bool:
+        return isinstance(h, str) and len(h) == 64 and all(c in "0123456789abcdef" for c in h)
+
+    return isinstance(v, list) and all(
+        isinstance(e, dict) and isinstance(e.get("file"), str) and hexdigest(e.get("sha256"))
+        and hexdigest(e.get("signal_sha256")) and isinstance(e.get("role"), (str, type(None))) for e in v)
 
 
 def _refuse_interpolations(value: Any, path: Path, key: str) -> None:

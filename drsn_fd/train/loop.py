@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from drsn_fd.data.noise import derived_seed, generator
 from drsn_fd.data.pipeline import NoisyWindows, test_snr
+from drsn_fd.data.sources.files import file_digests
 from drsn_fd.data.windows import WindowSet, build_windows
 from drsn_fd.errors import ConfigError
 from drsn_fd.evaluate.device import bf16, pick_device, switch
@@ -154,7 +155,8 @@ def set_up(cfg: DictConfig, folder: RunFolder, t0: float) -> Setup:
     record.update(params=n_params, device=str(device), threads=threads, data=data_summary(ws, cfg.data),
                   noise=noise_summary(cfg.noise), history=[], best=None)
     meta = {"model": cfg.model.name, "model_cfg": model_cfg, "classes": ws.classes, "fs": ws.fs,
-            "window": ws.window, "normalize": cfg.data.normalize, "config": record["config"], "params": n_params}
+            "window": ws.window, "normalize": cfg.data.normalize, "config": record["config"], "params": n_params,
+            "data_files": file_digests(ws.records)}
 
     start, scored = 0, None
     if cfg.trainer.resume and (state := folder.resume_state(device)) is not None:

@@ -13,11 +13,17 @@ from drsn_fd.data.domains import Shift, show, show_list, value_key, values_of
 from drsn_fd.data.records import Record
 from drsn_fd.data.sources import cwru, hit, manifest, simulated  # noqa: F401  (registers the sources)
 from drsn_fd.data.sources.cwru import catalog_selection
-from drsn_fd.data.sources.registry import class_map_of, list_sources, register_source, source_reader
+from drsn_fd.data.sources.registry import (
+    class_map_of,
+    input_key,
+    list_sources,
+    register_source,
+    source_reader,
+)
 from drsn_fd.errors import DataError
 
-__all__ = ["catalog_selection", "check_domains", "class_map_of", "labels_in_order", "list_sources", "load_records",
-           "register_source", "source_reader"]
+__all__ = ["catalog_selection", "check_domains", "class_map_of", "input_key", "labels_in_order", "list_sources",
+           "load_records", "register_source", "source_reader"]
 
 
 def _place(shift: Shift, values: Sequence, side: str) -> str:

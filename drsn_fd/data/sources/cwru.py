@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from drsn_fd.data.catalog import CATALOG, RPM_BY_LOAD, CatalogEntry, class_map, lookup
+from drsn_fd.data.catalog import CATALOG, KNOWN_SHA256, RPM_BY_LOAD, CatalogEntry, class_map, lookup
 from drsn_fd.data.matfile import file_number, read_channel
 from drsn_fd.data.records import Record
 from drsn_fd.data.sources.files import mat_files, selected_loads, to_record
@@ -112,13 +112,14 @@ def catalog_records(cfg: Mapping, root: Path) -> list[Record]:
         x, rpm = read_channel(p, cfg["channel"], e.number)
         records.append(to_record(x, p, lb, e.fs_hz, cfg, cfg["channel"], load=e.load_hp,
                                   rpm=rpm or e.rpm, number=e.number, speed=e.rpm, location=e.fault,
-                                  size=None if e.fault == "normal" else e.diameter_in, state=e.code))
+                                  size=None if e.fault == "normal" else e.diameter_in, state=e.code,
+                                  published_sha256=KNOWN_SHA256.get(e.number)))
     return records
 
 
 
 
-@register_source("cwru")
+@register_source("cwru", reads="root")
 def cwru_records(cfg: Mapping) -> list[Record]:
     """The CWRU records of data.root that the data config selects."""
     if not cfg.get("root"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -69,3 +69,19 @@ def _sha256(path: str, size: int, mtime_ns: int) -> str:
     except OSError as e:
         raise DataError(f"{path}: file cannot be read ({e.strerror or e})") from None
     return h.hexdigest()
+
+
+def file_digests(records: Sequence[Record]) -> list[dict]:
+    """What each record was read from: its file, the file's sha256, the sha256 of its signal as read at
+    data.fs, its role in the split, and whether the file is the published one (None: no published sha256)."""
+    out = []
+    for r in records:
+        sha = sha256_of(Path(r.file))
+        out.append({"file": str(r.file), "sha256": sha, "signal_sha256": signal_sha256(r), "role": r.role,
+                    "published": None if r.published_sha256 is None else sha == r.published_sha256})
+    return out
+
+
+def signal_sha256(rec: Record) -> str:
+    """The sha256 of the record's samples (float32 at data.fs): the same recording written again has the same."""
+    return hashlib.sha256(np.ascontiguousarray(rec.signal).tobytes()).hexdigest()

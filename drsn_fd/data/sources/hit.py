@@ -196,7 +196,7 @@ def select_files(cfg: Mapping, root: Path) -> list[tuple[HitFile, str]]:
     return chosen
 
 
-@register_source("hit", classes=hit_class_map)
+@register_source("hit", classes=hit_class_map, reads="root")
 def hit_records(cfg: Mapping) -> list[Record]:
     """The HIT-SM records of data.root that the data config selects (data.rigs, data.speeds, data.classes)."""
     if not cfg.get("root"):
@@ -210,5 +210,6 @@ def hit_records(cfg: Mapping) -> list[Record]:
         check_sha256(f)
         name, x = read_single_array(f.path)
         records.append(to_record(x, f.path, label, SOURCE_FS, cfg, name, speed=f.speed, rig=f.rig,
-                                 size=f.severity, location=f.location, state=f.state))
+                                 size=f.severity, location=f.location, state=f.state,
+                                 published_sha256=KNOWN_SHA256.get((f.rig, f.path.name))))
     return records

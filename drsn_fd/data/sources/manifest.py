@@ -154,7 +154,7 @@ def misplaced_manifest(error: Exception) -> str | None:
     return None
 
 
-@register_source("manifest")
+@register_source("manifest", reads="manifest")
 def manifest_source(cfg: Mapping) -> list[Record]:
     """The records of data.manifest."""
     if not cfg.get("manifest"):

@@ -1,8 +1,9 @@
-"""Data sources by name, as models are: `register_source`, `list_sources`, `source_reader`, `class_map_of`.
+"""Data sources by name, as models are: `register_source`, `list_sources`, `source_reader`, `class_map_of`, `input_key`.
 
 A source turns a data config into records with their domain attributes. A new data set is one
 module here that registers its reader (and, where its class codes are its own, the reader of its
-`data.classes`), plus one `configs/data/<name>.yaml` naming it in `source:`.
+`data.classes`; `reads`: the data key naming the folder or file it reads), plus one
+`configs/data/<name>.yaml` naming it in `source:`.
 """
 
 from __future__ import annotations
@@ -17,14 +18,18 @@ Reader = Callable[[Mapping], list[Record]]
 ClassMap = Callable[[object], dict[str, list[str]]]
 _SOURCES: dict[str, Reader] = {}
 _CLASS_MAPS: dict[str, ClassMap] = {}
+_READS: dict[str, str | None] = {}
 
 
-def register_source(name: str, classes: ClassMap | None = None) -> Callable[[Reader], Reader]:
+def register_source(name: str, classes: ClassMap | None = None,
+                    reads: str | None = None) -> Callable[[Reader], Reader]:
     """Register a reader: data config -> its records; `classes`: data.classes -> label -> [codes]
-    (default: the CWRU class sets and codes of `drsn_fd.data.catalog.class_map`)."""
+    (default: the CWRU class sets and codes of `drsn_fd.data.catalog.class_map`); `reads`: the data
+    key holding the path it reads (None: it makes its own data)."""
 
     def wrap(fn: Reader) -> Reader:
         _SOURCES[name] = fn
+        _READS[name] = reads
         if classes is not None:
             _CLASS_MAPS[name] = classes
         return fn
@@ -47,3 +52,9 @@ def source_reader(name: object) -> Reader:
     if name not in _SOURCES:
         raise ConfigError(f"data.source={name!r} is unknown; registered sources: {', '.join(list_sources())}")
     return _SOURCES[name]
+
+
+def input_key(name: object) -> str | None:
+    """The data key naming the folder or file source `name` reads (`root`, `manifest`); None if it reads none."""
+    source_reader(name)
+    return _READS[str(name)]

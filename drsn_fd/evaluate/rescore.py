@@ -41,7 +41,7 @@ from drsn_fd.evaluate.record import (
     test_parts,
     write_record,
 )
-from drsn_fd.evaluate.target import LeakError, refuse_leaks, target_windows
+from drsn_fd.evaluate.target import LeakError, refuse_leaks, target_windows, trained_digests
 from drsn_fd.models.checkpoint import load_model
 from drsn_fd.validate import protocol
 
@@ -141,7 +141,7 @@ def files_read(ws: WindowSet, stored: list[dict] | None) -> list[dict]:
     """The files the evaluation scored: path, sha256 (file and signal), whether it is the published file
     (None: the catalog knows no sha256), and whether the checkpoint trained on it (None: it stored no sha256)."""
     used = sorted({int(i) for i in ws.splits["test"].record})
-    seen = {d["sha256"] for d in stored or [] if d["role"] != "test"}
+    seen = trained_digests(stored or [])[0]
     return [{k: v for k, v in d.items() if k != "role"} | {"trained_on": d["sha256"] in seen if stored else None}
             for d in file_digests([ws.records[i] for i in used])]
 

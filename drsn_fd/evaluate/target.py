@@ -57,6 +57,13 @@ def _size(path: str) -> int | None:
         return None
 
 
+def trained_digests(stored: Sequence[dict]) -> tuple[set[str], set[str]]:
+    """The sha256 of the files, and of the signals, a checkpoint trained or validated on (every role but
+    'test'), from its stored data_files."""
+    seen = [d for d in stored if d["role"] != "test"]
+    return {d["sha256"] for d in seen}, {d["signal_sha256"] for d in seen}
+
+
 class TrainingFiles:
     """The records a checkpoint trained or validated on, and the samples of each it saw.
 
@@ -67,6 +74,7 @@ class TrainingFiles:
     def __init__(self, data: DictConfig, stored: Sequence[dict] | None = None):
         self.seen: list[tuple[Record, list[tuple[int, int]]]] = []
         self.unread, self.places, self.digests = "", [], list(stored or [])
+        self._trained = trained_digests(self.digests)
         self.records: list[Record] = []
         try:
             records = self.records = load_records(data)
@@ -92,9 +100,8 @@ class TrainingFiles:
         """Whether `rec` is read from a training file (by the rule above). Unread here: by the sha256 of
         its file or signal against those the checkpoint stored, else by lying in a training folder."""
         if self.unread and self.digests:
-            seen = [d for d in self.digests if d["role"] != "test"]
-            return (sha256_of(Path(rec.file)) in {d["sha256"] for d in seen}
-                    or signal_sha256(rec) in {d["signal_sha256"] for d in seen})
+            files, signals = self._trained
+            return sha256_of(Path(rec.file)) in files or signal_sha256(rec) in signals
         if self.unread:
             path = _resolved(rec.file)
             return any(path == p or path.startswith(p.rstrip("/") + "/") for p in self.places)

@@ -14,6 +14,7 @@ from drsn_fd.data.domains import SHIFTS, TRAIN_KEYS, VAL_KEY, show_list, value_k
 from drsn_fd.data.matfile import CHANNELS
 from drsn_fd.data.noise import NO_NOISE, check_noise_params, list_noise_kinds
 from drsn_fd.data.noise_spec import NORMALIZATIONS, check_snr
+from drsn_fd.data.seeds import SEED_PARTS
 from drsn_fd.data.sources import class_map_of, source_reader
 from drsn_fd.errors import ConfigError
 
@@ -183,3 +184,14 @@ def check_values(cfg: DictConfig) -> None:
     if cfg.trainer.threads not in (None, "auto"):
         _int(cfg.trainer.threads, "trainer.threads", 1)
     check_eval(cfg.eval)
+    check_seeds(cfg)
+
+
+def check_seeds(cfg: DictConfig) -> None:
+    """seed, and seeds.<part> (null or an integer >= 0) for the parts there are."""
+    _int(cfg.seed, "seed", 0)
+    for part, value in (cfg.get("seeds") or {}).items():
+        if part not in SEED_PARTS:
+            raise ConfigError(f"seeds.{part} is not a part of training; allowed: {', '.join(SEED_PARTS)}")
+        if value is not None:
+            _int(value, f"seeds.{part}", 0)

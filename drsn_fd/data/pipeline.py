@@ -1,7 +1,7 @@
 """The device pipeline: a run's windows on its device, made noisy at an exact SNR and normalised.
 
-Train noise is drawn afresh each epoch on the device (or once, with `noise.fixed_train`);
-val and test noise come from a CPU generator seeded by (seed, split, kind, snr), so every
+Train noise is drawn afresh each epoch on the device (or once, with `noise.fixed_train`), from
+`seeds.train_noise` where set; val and test noise come from a CPU generator seeded by (seed, split, kind, snr), so every
 model and every device sees the very same noisy windows.
 """
 
@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from drsn_fd.data.noise import add_noise, derived_seed, generator, noise_defaults
 from drsn_fd.data.normalize import normalize
+from drsn_fd.data.seeds import part_seed
 from drsn_fd.data.windows import WindowSet
 
 
@@ -40,6 +41,7 @@ class NoisyWindows:
 
     def __init__(self, ws: WindowSet, cfg: DictConfig, device: torch.device):
         self.device, self.seed = device, int(cfg.seed)
+        self.train_seed = part_seed(cfg, "train_noise")
         self.kind, self.train_snr = cfg.noise.kind, train_snr(cfg.noise)
         self.fixed_train = bool(cfg.noise.fixed_train)
         self.params = noise_params(cfg.noise)
@@ -62,10 +64,10 @@ class NoisyWindows:
         """Normalised noisy training windows for `epoch`, on the device."""
         if self.fixed_train:
             if self._fixed is None:
-                gen = generator(derived_seed(self.seed, "train", self.kind, self.train_snr, "fixed"), self.device)
+                gen = generator(derived_seed(self.train_seed, "train", self.kind, self.train_snr, "fixed"), self.device)
                 self._fixed = normalize(self._noisy(self.x_train, self.train_snr, self.kind, gen), self.norm)
             return self._fixed
-        gen = generator(derived_seed(self.seed, "train", self.kind, self.train_snr, epoch), self.device)
+        gen = generator(derived_seed(self.train_seed, "train", self.kind, self.train_snr, epoch), self.device)
         return normalize(self._noisy(self.x_train, self.train_snr, self.kind, gen), self.norm)
 
     def fixed(self, split: str, kind: str, snr) -> torch.Tensor:

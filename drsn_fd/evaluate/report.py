@@ -13,6 +13,8 @@ Reads every metrics.json under the PATHs and writes, into the first PATH or `out
 - results_within_cross.csv: cross-domain − within-record of each run of a shift protocol
   (within_cross.py), over seeds, with p and Holm p;
 - results_robustness.csv: the robustness curves averaged over seeds;
+- results_seed_parts.csv: runs that differ in one part of training alone (seeds.init, seeds.order,
+  seeds.train_noise, trainer.threads or seed): their spread per part (`seed_parts.py`);
 - results_adapt.csv: adapt=bn − none of the evaluations made with drsn-evaluate adapt=bn, paired
   within each evaluation and over seeds (`adapt_report.py`);
 - results.md: those tables in %, the figures, and the failed or unfinished runs;
@@ -48,6 +50,8 @@ from drsn_fd.evaluate.report_format import interval as _interval
 from drsn_fd.evaluate.report_format import md_table as _md
 from drsn_fd.evaluate.report_format import pm as _pm
 from drsn_fd.evaluate.report_format import pp as _pp
+from drsn_fd.evaluate.seed_parts import NOTE as PARTS_NOTE
+from drsn_fd.evaluate.seed_parts import seed_parts_markdown, seed_parts_table
 from drsn_fd.evaluate.stats import (
     BOOTSTRAP_SEED,
     N_RESAMPLES,
@@ -85,6 +89,7 @@ def make_report(paths: list[Path], out: Path | None = None) -> str:
     curves = curve_table(runs, single)
     curve_avg = curve_means(curves) if not curves.empty else pd.DataFrame()
     within = within_cross_table(point_table(runs, single))
+    parts = seed_parts_table(single)
     try:
         write_text(out / "runs.csv", _runs_csv(table))
         write_text(out / "results.csv", _groups_csv(groups))
@@ -92,17 +97,20 @@ def make_report(paths: list[Path], out: Path | None = None) -> str:
         write_text(out / "results_robustness.csv", curve_avg.to_csv(index=False))
         if not within.empty:
             write_text(out / "results_within_cross.csv", within.to_csv(index=False))
+        if not parts.empty:
+            write_text(out / "results_seed_parts.csv", parts.to_csv(index=False))
         figures, notes = [], []
         if not single.empty:
             figures, notes = write_figures(out, runs, single, groups, paired, curves, curve_avg, within)
-        write_text(out / "results.md", markdown(paths, runs, table, groups, paired, figures, notes, within=within))
+        write_text(out / "results.md", markdown(paths, runs, table, groups, paired, figures, notes, within=within,
+                                                 parts=parts))
         adapt = adapt_table(runs, table)  # drsn-evaluate adapt=bn: a section of its own, last
         if not adapt.empty:
             write_text(out / "results_adapt.csv", adapt.to_csv(index=False))
             write_text(out / "results.md", (out / "results.md").read_text() + "\n" + adapt_markdown(adapt))
     except OSError as e:
         raise DrsnError(f"cannot write the report to {out}: {e.strerror or e}") from None
-    return summary(paths, runs, table, groups, paired, out, figures, within=within)
+    return summary(paths, runs, table, groups, paired, out, figures, within=within, parts=parts)
 
 
 # ---------------------------------------------------------------- tables and text
@@ -187,7 +195,7 @@ PAIRED_NOTE = (
 
 
 def markdown(paths: list[Path], runs: list[Run], table, groups, paired, figures: list[str],
-             notes: list[str], *, within: pd.DataFrame | None = None) -> str:
+             notes: list[str], *, within: pd.DataFrame | None = None, parts: pd.DataFrame | None = None) -> str:
     """results.md: where the numbers come from, the tables, the figures, the failed runs."""
     lines = ["# Sweep report", "", _counts(paths, runs), ""]
     lines += _setup(runs, table)
@@ -203,6 +211,9 @@ def markdown(paths: list[Path], runs: list[Run], table, groups, paired, figures:
     if within is not None and not within.empty:
         lines += ["## Within-record against cross-domain: cross − within of each run", "", WITHIN_CROSS_NOTE, "",
                   within_cross_markdown(within), ""]
+    if parts is not None and not parts.empty:
+        lines += ["## Which part of training decides where a run ends", "", PARTS_NOTE, "",
+                  seed_parts_markdown(parts), ""]
     if figures:
         lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
     lines += ["## Convergence", "", convergence_markdown(table), ""]
@@ -214,7 +225,7 @@ def markdown(paths: list[Path], runs: list[Run], table, groups, paired, figures:
 
 
 def summary(paths, runs, table, groups, paired, out: Path, figures: list[str], *,
-            within: pd.DataFrame | None = None) -> str:
+            within: pd.DataFrame | None = None, parts: pd.DataFrame | None = None) -> str:
     """What drsn-report prints and the callback logs."""
     bad = [r for r in runs if not r.completed]
     lines = [_counts(paths, runs), "", "Groups (test accuracy and macro-F1 in %, mean ± std over seeds):",
@@ -230,7 +241,8 @@ def summary(paths, runs, table, groups, paired, out: Path, figures: list[str], *
     lines += [f"Failed or unfinished runs: {len(bad) or 'none'}"]
     lines += [f"  {r.folder}  [{r.status}]  {r.error}".rstrip() for r in sorted(bad, key=lambda r: r.folder)]
     files = ["results.md", "runs.csv", "results.csv", "results_paired.csv", "results_robustness.csv",
-             *(["results_within_cross.csv"] if within is not None and not within.empty else []), *figures]
+             *(["results_within_cross.csv"] if within is not None and not within.empty else []),
+             *(["results_seed_parts.csv"] if parts is not None and not parts.empty else []), *figures]
     lines += ["", f"Report written to {out}: {', '.join(files)}"]
     return "\n".join(lines)
 

@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from drsn_fd.data.pipeline import test_snr, train_snr
+from drsn_fd.data.seeds import SEED_PARTS
 from drsn_fd.errors import ConfigError
 from drsn_fd.evaluate.collect import Run
 from drsn_fd.evaluate.condition import condition_label, with_scored_runs
@@ -29,6 +30,7 @@ from drsn_fd.evaluate.convergence import convergence
 from drsn_fd.models import list_models, model_entry
 from drsn_fd.models.registry import ModelEntry
 
+PART_COLUMNS = [f"seed_{p}" for p in SEED_PARTS]  # the seed of each part of training (data/seeds.py)
 PROTOCOL_ORDER = ["matched", "mismatched", "clean-to-noisy", "mixed", "clean"]
 CONDITION = ["data", "noise", "protocol", "train_snr", "condition"]  # what a model was trained on
 GROUP_KEYS = ["data", "model", "noise", "protocol", "train_snr", "test_snr", "condition"]
@@ -105,7 +107,8 @@ def run_table(runs: list[Run]) -> pd.DataFrame:
             records.append((r.folder, r.metrics))
         except (KeyError, TypeError, ValueError, AttributeError) as e:  # listed, never raised
             r.status, r.error = "incomplete", f"completed, but metrics.json is malformed: {type(e).__name__}: {e}"
-    cols = ["data", *GROUP_KEYS[1:], "seed", "acc", "macro_f1", "acc_within", *CONVERGENCE, "folder", "data_id"]
+    cols = ["data", *GROUP_KEYS[1:], "seed", *PART_COLUMNS, "acc", "macro_f1", "acc_within", *CONVERGENCE, "folder",
+            "data_id"]
     if not rows:
         return pd.DataFrame(columns=cols)
     table = pd.DataFrame(rows)
@@ -124,9 +127,15 @@ def run_row(r: Run) -> dict:
         "model": str(m["model"]), "noise": kind,
         "protocol": str(m["protocol"]) + (" (fixed train noise)" if noise.get("fixed_train") else ""),
         "train_snr": snr_label(train_snr(noise)), "test_snr": snr_label(test_snr(noise)),
-        "seed": int(m["seed"]), "acc": float(best["acc"]), "macro_f1": float(best["macro_f1"]),
+        "seed": int(m["seed"]), **part_seeds(m), "acc": float(best["acc"]), "macro_f1": float(best["macro_f1"]),
         "condition": condition_label(m), "acc_within": _within(m), **convergence(m), "folder": r.folder,
     }
+
+
+def part_seeds(record: dict) -> dict:
+    """{seed_<part>: its seed} of a record: `seeds` where it has them, else `seed` (an older run's)."""
+    own = record.get("seeds") if isinstance(record.get("seeds"), dict) else {}
+    return {f"seed_{p}": int(own.get(p, record["seed"])) for p in SEED_PARTS}
 
 
 def group_table(table: pd.DataFrame) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from drsn_fd.data.noise import derived_seed, generator
 from drsn_fd.data.pipeline import NoisyWindows, test_snr
+from drsn_fd.data.seeds import SEED_PARTS, part_seed
 from drsn_fd.data.sources.files import file_digests
 from drsn_fd.data.windows import WindowSet, build_windows
 from drsn_fd.errors import ConfigError
@@ -71,6 +72,7 @@ def run(cfg: DictConfig, output_dir: str | Path) -> dict:
     check_config(cfg)
     folder = RunFolder(output_dir)
     done = folder.claim(cfg, {"protocol": protocol(cfg), "model": cfg.model.name, "seed": int(cfg.seed),
+                              "seeds": {p: part_seed(cfg, p) for p in SEED_PARTS},
                               "condition": condition_summary(_experiment(), swept()),
                               "precise_bn": precise_bn(cfg), "config": OmegaConf.to_container(cfg, resolve=True)})
     if done is not None:
@@ -136,7 +138,7 @@ def set_up(cfg: DictConfig, folder: RunFolder, t0: float) -> Setup:
     record = folder.record
     deterministic = bool(cfg.trainer.deterministic)
     set_deterministic(deterministic)
-    seed_everything(int(cfg.seed))
+    seed_everything(part_seed(cfg, "init"))  # the global RNG: the initial weights
     threads = set_threads(cfg.trainer.threads)
     device = pick_device(str(cfg.device))
     ws = build_windows(cfg.data)
@@ -180,7 +182,8 @@ def train_epoch(s: Setup, epoch: int, stop: StopSignals) -> None:
     x_train, y_train = s.data.train_epoch(epoch), s.data.y["train"]
     n_train = len(y_train)
     steps = steps_per_epoch(n_train, batch)
-    perm = torch.randperm(n_train, generator=generator(derived_seed(cfg.seed, "perm", epoch), device), device=device)
+    order = generator(derived_seed(part_seed(cfg, "order"), "perm", epoch), device)
+    perm = torch.randperm(n_train, generator=order, device=device)
     loss_sum, correct = torch.zeros((), device=device), torch.zeros((), device=device, dtype=torch.long)
     autocast = torch.autocast("cuda", torch.bfloat16) if s.amp else nullcontext()
     s.step_model.train()

@@ -117,6 +117,7 @@ def diagnosis_runs(root) -> dict:
         overrides = {"experiment": "shrinkage_gaussian", **{f"seeds.{p}": v for p, v in own.items()}}
         if threads != 1:
             overrides["trainer.threads"] = threads
+        m["test"]["last"]["acc"] = acc - 0.02
         m.update(seeds={"init": seed, "order": seed, "train_noise": seed, **own}, threads=threads,
                  condition={"experiment": "shrinkage_gaussian", "overrides": overrides})
         write_run(root / name, m)
@@ -142,6 +143,8 @@ def test_seed_parts_table_rows_hold_everything_but_one_part(tmp_path):
         assert row["acc_std"] == pytest.approx(statistics.stdev(vals))
         assert (row["acc_min"], row["acc_max"]) == (min(vals), max(vals))
         assert row["std_low"] < row["acc_std"] < row["std_high"]
+        assert row["last_mean"] == pytest.approx(statistics.mean(vals) - 0.02)
+        assert row["last_std"] == pytest.approx(statistics.stdev(vals))
     assert parts.loc["window order (seeds.order)", "held"] == "seed=0 init=1 train_noise=0 threads=1"
     assert set(parts["condition"]) == {"experiment=shrinkage_gaussian"}
 

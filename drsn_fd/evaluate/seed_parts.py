@@ -9,7 +9,8 @@ so these runs are scored on the very same windows.
 For each part, the runs that differ from each other in that part alone (same data, noise,
 protocol, test SNR, model, condition without those overrides, the other parts' seeds and
 threads) form one row: n, the values the part took, mean, std (ddof 1) with its 95 % chi-square
-interval, and the range of test accuracy. `seed` counts as a part too (every part at once), over
+interval, and the range of test accuracy (of the weights chosen on validation), and the mean and
+std of the last weights' test accuracy (what checkpoint selection on a small validation split adds). `seed` counts as a part too (every part at once), over
 runs whose parts all follow it.
 """
 
@@ -29,10 +30,11 @@ PARTS = {"seed": "every part (seed)", "seed_init": "initial weights (seeds.init)
          "threads": "thread count (trainer.threads)"}
 VARIED = ("seeds.", "trainer.threads=")  # the condition's overrides that only change a part
 COLUMNS = ["data", "model", "noise", "protocol", "train_snr", "test_snr", "condition", "part", "held", "n", "values",
-           "acc_mean", "acc_std", "std_low", "std_high", "acc_min", "acc_max"]
+           "acc_mean", "acc_std", "std_low", "std_high", "acc_min", "acc_max", "last_mean", "last_std"]
 NOTE = ("Each row: the runs that differ from each other in one part of training alone, scored on the same "
         "test windows (val and test noise follow `seed`). std: the sample std (ddof = 1) of their test "
-        "accuracy, with its 95 % chi-square interval; range: lowest and highest. A part whose std is near "
+        "accuracy, with its 95 % chi-square interval; range: lowest and highest; last weights: mean ± std of the "
+        "last epoch's weights on the same test windows (no selection on validation). A part whose std is near "
         "that of `seed` (every part at once) moves a run's end as much as a new seed does.")
 
 
@@ -55,7 +57,7 @@ def seed_parts_table(table: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=COLUMNS)
     t = table.assign(condition=table["condition"].map(base_condition),
                      threads=pd.to_numeric(table["threads"], errors="coerce").fillna(-1).astype(int))
-    groups = [k for k in GROUP_KEYS]
+    groups = list(GROUP_KEYS)
     rows = []
     for part, name in PARTS.items():
         held = [c for c in ("seed", *PART_COLUMNS, "threads") if c != part]
@@ -66,7 +68,7 @@ def seed_parts_table(table: pd.DataFrame) -> pd.DataFrame:
         for key, g in sub.groupby(groups + held, sort=False, dropna=False):
             if g[part].nunique() < 2:
                 continue
-            acc = g.sort_values(part)["acc"]
+            acc, last = g["acc"], pd.to_numeric(g["acc_last"], errors="coerce")
             std = float(acc.std(ddof=1))
             lo, hi = std_interval(std, len(acc))
             fixed = dict(zip(groups + held, key, strict=True))
@@ -75,7 +77,8 @@ def seed_parts_table(table: pd.DataFrame) -> pd.DataFrame:
                                           for c in held),
                          "n": len(acc), "values": " ".join(map(str, sorted(g[part]))),
                          "acc_mean": float(acc.mean()), "acc_std": std, "std_low": lo, "std_high": hi,
-                         "acc_min": float(acc.min()), "acc_max": float(acc.max())})
+                         "acc_min": float(acc.min()), "acc_max": float(acc.max()),
+                         "last_mean": float(last.mean()), "last_std": float(last.std(ddof=1))})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -93,5 +96,6 @@ def seed_parts_markdown(parts: pd.DataFrame) -> str:
                  "std (pp)": [pct(v) for v in t["acc_std"]],
                  "95 % interval of the std (pp)": [f"[{pct(lo)}, {pct(hi)}]"
                                                    for lo, hi in zip(t["std_low"], t["std_high"], strict=True)],
-                 "range (%)": [f"{pct(lo)}–{pct(hi)}" for lo, hi in zip(t["acc_min"], t["acc_max"], strict=True)]})
+                 "range (%)": [f"{pct(lo)}–{pct(hi)}" for lo, hi in zip(t["acc_min"], t["acc_max"], strict=True)],
+                 "last weights (%)": [f"{pct(m)} ± {pct(sd)}" for m, sd in zip(t["last_mean"], t["last_std"], strict=True)]})
     return _md(pd.DataFrame(cols), left=("model", "condition", "part changed", "held", "values"))

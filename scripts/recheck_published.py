@@ -5,6 +5,10 @@ per-run CSVs are. This recomputes, from those CSVs alone and with `drsn_fd.evalu
 (`paired_stats`, `holm`), what the corrections in docs/findings.md and the README quote.
 
     python scripts/recheck_published.py
+
+It also gathers the reviewer study's paired comparisons published so far (docs/results/
+reviewer_study_condition*) and adjusts them together with Holm: the family the study will have
+(10 comparisons) is larger, so these Holm p-values can only rise as conditions are added.
 """
 
 from __future__ import annotations
@@ -53,6 +57,18 @@ def cross_load_drops() -> tuple[pd.DataFrame, pd.Series]:
     return drops, w.groupby("training")["cross below within"].mean()
 
 
+FAMILY = 10  # the reviewer study's comparisons: 5 conditions x (drsn_cw - resnet, drsn_cw - se_resnet)
+
+
+def reviewer_family() -> pd.DataFrame:
+    """The reviewer study's paired comparisons published so far (each report's own p), Holm over them all."""
+    t = pd.concat([pd.read_csv(f).assign(report=f.parent.name)
+                   for f in sorted(RESULTS.glob("reviewer_study_condition*/results_paired.csv"))], ignore_index=True)
+    t = t[["report", "model", "baseline", "n_pairs", "diff_mean", "t_low", "t_high", "p"]]
+    t["p Holm (run so far)"] = holm(t["p"].to_numpy())
+    return t
+
+
 def main() -> None:
     pd.set_option("display.width", 160)
     print("Shrinkage study (docs/results/shrinkage_study/runs.csv): paired over 5 seeds\n")
@@ -63,6 +79,10 @@ def main() -> None:
     print("\nCross-load (docs/results/cross_load/runs.csv): mean within − cross (pp)\n")
     print(drops.round(2).to_string())
     print("\nshare of (run, test point) pairs where cross-load is below within-record:", below.round(3).to_dict())
+    family = reviewer_family()
+    print(f"\nReviewer study (docs/results/reviewer_study_condition*/results_paired.csv): {len(family)} of its "
+          f"{FAMILY} comparisons, Holm over those {len(family)}\n")
+    print(family.round(4).to_string(index=False))
 
 
 if __name__ == "__main__":

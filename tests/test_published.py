@@ -1,0 +1,34 @@
+"""scripts/recheck_published.py: the reviewer study's published comparisons, Holm over them together."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "recheck_published.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("recheck_published", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_reviewer_family_is_every_published_comparison_with_holm_over_them_all():
+    script = load_script()
+    family = script.reviewer_family()
+    published = [pd.read_csv(f) for f in sorted(script.RESULTS.glob("reviewer_study_condition*/results_paired.csv"))]
+    assert len(family) == sum(len(t) for t in published) <= script.FAMILY
+    assert sorted(family["p"]) == sorted(p for t in published for p in t["p"])
+    p = sorted(family["p"])  # Holm by hand: the k-th smallest times (m - k), running maximum, capped at 1
+    m, running, expect = len(p), 0.0, {}
+    for k, v in enumerate(p):
+        running = max(running, min(1.0, (m - k) * v))
+        expect[v] = running
+    for v, got in zip(family["p"], family["p Holm (run so far)"], strict=True):
+        assert got == pytest.approx(expect[v])
+        assert got >= v

@@ -159,7 +159,8 @@ def test_report_has_the_section_only_when_a_part_varies_alone(tmp_path):
     runs_csv = pd.read_csv(tmp_path / "diag" / "runs.csv")
     assert {"seed_init", "seed_order", "seed_train_noise"} <= set(runs_csv.columns)
 
-    write_run(tmp_path / "plain", record_of("resnet", "matched", -8, -8, 0, 0.9))  # an older run: no seeds
+    for seed, acc in enumerate([0.9, 0.92, 0.88]):  # an ordinary sweep: only `seed` varies (older runs: no seeds)
+        write_run(tmp_path / "plain" / str(seed), record_of("resnet", "matched", -8, -8, seed, acc))
     make_report([tmp_path / "plain"])
     assert "Which part" not in (tmp_path / "plain" / "results.md").read_text()
     assert not (tmp_path / "plain" / "results_seed_parts.csv").exists()

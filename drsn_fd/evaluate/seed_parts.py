@@ -52,7 +52,8 @@ def std_interval(std: float, n: int) -> tuple[float, float]:
 
 
 def seed_parts_table(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per (group, part) with at least two values of that part and everything else held."""
+    """One row per (group, part) with at least two values of that part and everything else held;
+    empty where only `seed` varies (no part was changed alone)."""
     if table.empty or not set(PART_COLUMNS) <= set(table.columns):
         return pd.DataFrame(columns=COLUMNS)
     t = table.assign(condition=table["condition"].map(base_condition),
@@ -79,6 +80,8 @@ def seed_parts_table(table: pd.DataFrame) -> pd.DataFrame:
                          "acc_mean": float(acc.mean()), "acc_std": std, "std_low": lo, "std_high": hi,
                          "acc_min": float(acc.min()), "acc_max": float(acc.max()),
                          "last_mean": float(last.mean()), "last_std": float(last.std(ddof=1))})
+    if all(r["part"] == PARTS["seed"] for r in rows):  # an ordinary sweep: its groups table says it all
+        return pd.DataFrame(columns=COLUMNS)
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

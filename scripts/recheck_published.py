@@ -69,6 +69,25 @@ def reviewer_family() -> pd.DataFrame:
     return t
 
 
+def reviewer_columns() -> pd.DataFrame:
+    """drsn_cw - each baseline of every published reviewer report, paired by seed, on the test of the
+    weights kept (acc), of the last weights (acc_last) and within the training records (acc_within)."""
+    rows = []
+    for f in sorted(RESULTS.glob("reviewer_study_condition*/runs.csv")):
+        d = pd.read_csv(f)
+        for col in ("acc", "acc_last", "acc_within"):
+            if d[col].isna().all():
+                continue
+            acc = d.pivot_table(index="seed", columns="model", values=col)
+            for base in [m for m in ("resnet", "se_resnet") if m in acc]:
+                s = paired_stats((acc["drsn_cw"] - acc[base]).dropna().to_numpy())
+                rows.append({"report": f.parent.name, "score": col, "pair": f"drsn_cw - {base}", "n": s["n_pairs"],
+                             "mean (pp)": 100 * s["diff_mean"], "95 % low": 100 * s["t_low"],
+                             "95 % high": 100 * s["t_high"], "wins": s["drsn_better"],
+                             "losses": s["baseline_better"], "p": s["p"]})
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     pd.set_option("display.width", 160)
     print("Shrinkage study (docs/results/shrinkage_study/runs.csv): paired over 5 seeds\n")
@@ -83,6 +102,8 @@ def main() -> None:
     print(f"\nReviewer study (docs/results/reviewer_study_condition*/results_paired.csv): {len(family)} of its "
           f"{FAMILY} comparisons, Holm over those {len(family)}\n")
     print(family.round(4).to_string(index=False))
+    print("\nReviewer study: drsn_cw − baseline on each published score (runs.csv), paired by seed\n")
+    print(reviewer_columns().round(4).to_string(index=False))
 
 
 if __name__ == "__main__":

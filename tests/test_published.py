@@ -32,3 +32,16 @@ def test_reviewer_family_is_every_published_comparison_with_holm_over_them_all()
     for v, got in zip(family["p"], family["p Holm (run so far)"], strict=True):
         assert got == pytest.approx(expect[v])
         assert got >= v
+
+
+def test_reviewer_columns_agree_with_each_reports_paired_table():
+    script = load_script()
+    cols = script.reviewer_columns()
+    for f in sorted(script.RESULTS.glob("reviewer_study_condition*/results_paired.csv")):
+        for _, row in pd.read_csv(f).iterrows():
+            mine = cols[(cols["report"] == f.parent.name) & (cols["score"] == "acc")
+                        & (cols["pair"] == f"drsn_cw - {row['baseline']}")]
+            assert len(mine) == 1
+            assert mine["mean (pp)"].iloc[0] == pytest.approx(100 * row["diff_mean"])
+            assert mine["p"].iloc[0] == pytest.approx(row["p"])
+            assert mine["n"].iloc[0] == row["n_pairs"]

@@ -49,6 +49,7 @@ def test_write_paths_a_checkpoint_stores_are_ignored_and_said(name, tmp_path):
     cfg["out"] = str(chosen["out"])
     cfg["logger"]["log_dir"] = str(chosen["tb"])
     cfg["hydra"] = {"run": {"dir": str(chosen["hydra"])}}
+    cfg["seeds"]["order"] = str(tmp_path / "chosen" / "seeds")  # a part's seed is an integer or null, never text
     ckpt = crafted(tmp_path / "shared.pt", cfg)
     np.save(tmp_path / "x.npy", np.random.default_rng(0).standard_normal(2048).astype("float32"))
     args = {"drsn-evaluate": [f"out={tmp_path / 'eval'}"], "drsn-inspect": [f"out={tmp_path / 'inspect'}"],
@@ -58,7 +59,7 @@ def test_write_paths_a_checkpoint_stores_are_ignored_and_said(name, tmp_path):
     assert not (tmp_path / "chosen").exists()
     said = [ln for ln in p.stderr.splitlines() if "ignoring" in ln]
     assert len(said) == 1 and "shared.pt" in said[0] and "never chooses where drsn_fd writes" in said[0]
-    for key in ("data.simulated.cache_dir=", "out=", "logger.log_dir=", "hydra="):
+    for key in ("data.simulated.cache_dir=", "out=", "logger.log_dir=", "hydra=", "seeds="):
         assert key in said[0], said[0]
 
 

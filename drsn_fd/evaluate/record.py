@@ -9,6 +9,8 @@ is stored once. The keys (T: training runs only, E: evaluations only):
     protocol          the noise protocol: matched | clean-to-noisy | mixed | clean; 'evaluate' (E)
     train_protocol    E: the noise protocol the checkpoint was trained under
     model, seed       the registry name, the run's seed
+    seeds (T)         {init, order, train_noise}: the seed each part of training drew from
+                      (`seeds.<part>`, else `seed`: data/seeds.py)
     condition (T)     {experiment, overrides}: the experiment config the Hydra job composed
                       (experiment=NAME, else null) and the job's overrides {key: value} as given,
                       those that name its sweep folder (seed, trainer.resume, device, threads ...

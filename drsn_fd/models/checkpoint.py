@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from drsn_fd.data.seeds import SEED_PARTS
 from drsn_fd.errors import CheckpointError, ConfigError
 from drsn_fd.io import torch_save
 from drsn_fd.models.registry import model_from_config, model_sizes
@@ -62,7 +63,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return ckpt
 
 
-RUN_KEYS = ("data", "noise", "model", "optim", "scheduler", "trainer", "eval", "logger", "seed", "device")
+RUN_KEYS = ("data", "noise", "model", "optim", "scheduler", "trainer", "eval", "logger", "seed", "seeds", "device")
 LOGGER_KEYS = ("enabled", "histograms")
 
 
@@ -75,6 +76,10 @@ def _drop_write_paths(config: dict, path: Path) -> None:
     top-level `out`, `hydra`, `paths`; a `logger` folder).
     """
     dropped = [f"{k}={config.pop(k)!r}" for k in [k for k in config if k not in RUN_KEYS]]
+    seeds = config.get("seeds")
+    if seeds is not None and not (isinstance(seeds, dict) and set(seeds) <= set(SEED_PARTS) and all(
+            v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in seeds.values())):
+        dropped.append(f"seeds={config.pop('seeds')!r}")  # only the parts' seeds, as integers or null
     logger = config.get("logger")
     if isinstance(logger, dict):
         dropped += [f"logger.{k}={logger.pop(k)!r}" for k in [k for k in logger if k not in LOGGER_KEYS]]

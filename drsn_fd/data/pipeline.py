@@ -1,8 +1,8 @@
 """The device pipeline: a run's windows on its device, made noisy at an exact SNR and normalised.
 
 Train noise is drawn afresh each epoch on the device (or once, with `noise.fixed_train`), from
-`seeds.train_noise` where set; val and test noise come from a CPU generator seeded by (seed, split, kind, snr), so every
-model and every device sees the very same noisy windows.
+`seeds.train_noise` where set; val and test noise come from a CPU generator seeded by (seed,
+split, kind, snr), so every model and every device sees the very same noisy windows.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ For each part, the runs that differ from each other in that part alone (same dat
 protocol, test SNR, model, condition without those overrides, the other parts' seeds and
 threads) form one row: n, the values the part took, mean, std (ddof 1) with its 95 % chi-square
 interval, and the range of test accuracy (of the weights chosen on validation), and the mean and
-std of the last weights' test accuracy (what checkpoint selection on a small validation split adds). `seed` counts as a part too (every part at once), over
-runs whose parts all follow it.
+std of the last weights' test accuracy (what checkpoint selection on a small validation split
+adds). `seed` counts as a part too (every part at once), over runs whose parts all follow it.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from drsn_fd.data.domains import SHIFTS, TRAIN_KEYS, VAL_KEY, show_list, value_k
 from drsn_fd.data.matfile import CHANNELS
 from drsn_fd.data.noise import NO_NOISE, check_noise_params, list_noise_kinds
 from drsn_fd.data.noise_spec import NORMALIZATIONS, check_snr
-from drsn_fd.data.seeds import SEED_PARTS
+from drsn_fd.data.seeds import seeds_error
 from drsn_fd.data.sources import class_map_of, source_reader
 from drsn_fd.errors import ConfigError
 
@@ -190,8 +190,7 @@ def check_values(cfg: DictConfig) -> None:
 def check_seeds(cfg: DictConfig) -> None:
     """seed, and seeds.<part> (null or an integer >= 0) for the parts there are."""
     _int(cfg.seed, "seed", 0)
-    for part, value in (cfg.get("seeds") or {}).items():
-        if part not in SEED_PARTS:
-            raise ConfigError(f"seeds.{part} is not a part of training; allowed: {', '.join(SEED_PARTS)}")
-        if value is not None:
-            _int(value, f"seeds.{part}", 0)
+    seeds = cfg.get("seeds")
+    seeds = OmegaConf.to_container(seeds) if OmegaConf.is_config(seeds) else seeds
+    if seeds is not None and (error := seeds_error(seeds)):
+        raise ConfigError(error)

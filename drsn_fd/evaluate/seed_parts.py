@@ -58,7 +58,7 @@ def seed_parts_table(table: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=COLUMNS)
     t = table.assign(condition=table["condition"].map(base_condition),
                      threads=pd.to_numeric(table["threads"], errors="coerce").fillna(-1).astype(int))
-    groups = list(GROUP_KEYS)
+    groups = GROUP_KEYS
     rows = []
     for part, name in PARTS.items():
         held = [c for c in ("seed", *PART_COLUMNS, "threads") if c != part]
@@ -74,8 +74,7 @@ def seed_parts_table(table: pd.DataFrame) -> pd.DataFrame:
             lo, hi = std_interval(std, len(acc))
             fixed = dict(zip(groups + held, key, strict=True))
             rows.append({**{k: fixed[k] for k in groups}, "part": name,
-                         "held": " ".join(f"{c.removeprefix('seed_') if c != 'seed' else c}={fixed[c]}"
-                                          for c in held),
+                         "held": " ".join(f"{c.removeprefix('seed_')}={fixed[c]}" for c in held),
                          "n": len(acc), "values": " ".join(map(str, sorted(g[part]))),
                          "acc_mean": float(acc.mean()), "acc_std": std, "std_low": lo, "std_high": hi,
                          "acc_min": float(acc.min()), "acc_max": float(acc.max()),

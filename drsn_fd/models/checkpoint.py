@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from drsn_fd.data.seeds import SEED_PARTS
+from drsn_fd.data.seeds import seeds_error
 from drsn_fd.errors import CheckpointError, ConfigError
 from drsn_fd.io import torch_save
 from drsn_fd.models.registry import model_from_config, model_sizes
@@ -76,9 +76,7 @@ def _drop_write_paths(config: dict, path: Path) -> None:
     top-level `out`, `hydra`, `paths`; a `logger` folder).
     """
     dropped = [f"{k}={config.pop(k)!r}" for k in [k for k in config if k not in RUN_KEYS]]
-    seeds = config.get("seeds")
-    if seeds is not None and not (isinstance(seeds, dict) and set(seeds) <= set(SEED_PARTS) and all(
-            v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in seeds.values())):
+    if config.get("seeds") is not None and seeds_error(config["seeds"]):
         dropped.append(f"seeds={config.pop('seeds')!r}")  # only the parts' seeds, as integers or null
     logger = config.get("logger")
     if isinstance(logger, dict):

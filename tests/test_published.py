@@ -45,3 +45,22 @@ def test_reviewer_columns_agree_with_each_reports_paired_table():
             assert mine["mean (pp)"].iloc[0] == pytest.approx(100 * row["diff_mean"])
             assert mine["p"].iloc[0] == pytest.approx(row["p"])
             assert mine["n"].iloc[0] == row["n_pairs"]
+
+
+def test_reviewer_columns_agree_with_each_reports_other_scores():
+    script = load_script()
+    cols = script.reviewer_columns()
+    names = {"test, last weights": "acc_last", "within the training records": "acc_within"}
+    checked = 0
+    for f in sorted(script.RESULTS.glob("reviewer_study_condition*/results_paired_scores.csv")):
+        for _, row in pd.read_csv(f).iterrows():
+            mine = cols[(cols["report"] == f.parent.name) & (cols["score"] == names[row["score"]])
+                        & (cols["pair"] == f"drsn_cw - {row['baseline']}")]
+            assert len(mine) == 1
+            assert mine["mean (pp)"].iloc[0] == pytest.approx(100 * row["diff_mean"])
+            assert mine["95 % low"].iloc[0] == pytest.approx(100 * row["t_low"])
+            assert mine["p"].iloc[0] == pytest.approx(row["p"])
+            assert (mine["wins"].iloc[0], mine["losses"].iloc[0]) == (row["drsn_better"], row["baseline_better"])
+            checked += 1
+    if not checked:
+        pytest.skip("no published reviewer report has results_paired_scores.csv yet")

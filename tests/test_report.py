@@ -612,3 +612,50 @@ def test_a_clean_runs_test_point_is_clean_in_the_within_cross_table():
                            "unconverged": False, "acc": 0.5}])
     points = point_table([Run("r", "completed", "", m)], table)
     assert points["curve_kind"].tolist() == ["clean"] and points["curve_snr"].isna().all()
+
+
+def test_the_pairs_are_also_made_on_the_last_weights_and_within_the_training_records(tmp_path):
+    from scipy import stats
+
+    kept = {"resnet": [0.80, 0.70, 0.75, 0.72], "drsn_cw": [0.90, 0.60, 0.66, 0.79], "se_resnet": [0.7, 0.8, 0.6, 0.5]}
+    last = {"resnet": [0.81, 0.69, 0.74, 0.70], "drsn_cw": [0.85, 0.72, 0.77, 0.76], "se_resnet": [0.7, 0.7, 0.7, 0.6]}
+    within = {"resnet": [0.85, 0.80, 0.76, 0.90], "drsn_cw": [0.95, 0.70, 0.66, 0.80], "se_resnet": [0.9, 0.8, 0.7, 0.6]}
+    for model in kept:
+        for seed in range(4):
+            m = study_run(model, seed, kept[model][seed], "shrinkage_cross_load", within=within[model][seed])
+            m["test"]["last"]["acc"] = last[model][seed]
+            put(tmp_path / "s", f"{model}{seed}", m)
+    text = make_report([tmp_path / "s"])
+    t = pd.read_csv(tmp_path / "s" / "results_paired_scores.csv")
+    assert sorted(t["score"].unique()) == ["test, last weights", "within the training records"]
+    for score, values in (("test, last weights", last), ("within the training records", within)):
+        rows = t[t["score"] == score].set_index("baseline")
+        assert sorted(rows.index) == ["resnet", "se_resnet"] and (rows["n_pairs"] == 4).all()
+        p = {}
+        for base in rows.index:
+            d = [a - b for a, b in zip(values["drsn_cw"], values[base], strict=True)]
+            half = T975[3] * statistics.stdev(d) / 2
+            assert rows.loc[base, "diff_mean"] == pytest.approx(statistics.mean(d), abs=1e-12)
+            assert (rows.loc[base, "t_low"], rows.loc[base, "t_high"]) == pytest.approx(
+                (statistics.mean(d) - half, statistics.mean(d) + half))
+            p[base] = stats.ttest_rel(values["drsn_cw"], values[base]).pvalue
+            assert rows.loc[base, "p"] == pytest.approx(p[base], rel=1e-9)
+        lo = min(p.values())  # Holm over this score's two rows alone
+        for base in p:
+            want = min(1.0, 2 * lo) if p[base] == lo else max(min(1.0, 2 * lo), p[base])
+            assert rows.loc[base, "p_holm"] == pytest.approx(want, rel=1e-9)
+    kept_pairs = pd.read_csv(tmp_path / "s" / "results_paired.csv").set_index("baseline")  # unchanged by this
+    d = [a - b for a, b in zip(kept["drsn_cw"], kept["resnet"], strict=True)]
+    assert kept_pairs.loc["resnet", "diff_mean"] == pytest.approx(statistics.mean(d), abs=1e-12)
+    md = (tmp_path / "s" / "results.md").read_text()
+    assert "## The same pairs on the last weights and within the training records" in md
+    assert "results_paired_scores.csv" in text
+
+
+def test_runs_without_a_within_record_test_get_no_within_pairs(tmp_path):
+    for model in ("resnet", "drsn_cw"):
+        for seed in range(3):
+            put(tmp_path / "s", f"{model}{seed}", study_run(model, seed, 0.8 + 0.01 * seed * (model == "drsn_cw")))
+    make_report([tmp_path / "s"])
+    t = pd.read_csv(tmp_path / "s" / "results_paired_scores.csv")
+    assert list(t["score"].unique()) == ["test, last weights"]

@@ -10,6 +10,8 @@ Reads every metrics.json under the PATHs and writes, into the first PATH or `out
   x condition): n, mean and std over seeds of test accuracy and macro-F1 (accuracies 0..1);
 - results_paired.csv: each DRSN model against each baseline (resnet, se_resnet) of the sweep, paired
   by seed on the same test windows, with p and its Holm-adjusted value over the table;
+- results_paired_scores.csv: the same pairs on the last weights and within the training records
+  (`paired_scores.py`);
 - results_within_cross.csv: cross-domain − within-record of each run of a shift protocol
   (within_cross.py), over seeds, with p and Holm p;
 - results_robustness.csv: the robustness curves averaged over seeds;
@@ -34,6 +36,8 @@ from drsn_fd.evaluate.collect import Run, collect
 from drsn_fd.evaluate.condition import rescores_own_test
 from drsn_fd.evaluate.convergence import FLAG
 from drsn_fd.evaluate.curves import curve_means, curve_table
+from drsn_fd.evaluate.paired_scores import NOTE as SCORES_NOTE
+from drsn_fd.evaluate.paired_scores import paired_scores_table
 from drsn_fd.evaluate.report_checks import (
     P_NOTE,
     WITHIN_CROSS_NOTE,
@@ -86,6 +90,7 @@ def make_report(paths: list[Path], out: Path | None = None) -> str:
         single = single[~single["condition"].map(rescores_own_test)]
     groups = group_table(single) if not single.empty else pd.DataFrame()
     paired = paired_table(single)
+    scores = paired_scores_table(single)
     curves = curve_table(runs, single)
     curve_avg = curve_means(curves) if not curves.empty else pd.DataFrame()
     within = within_cross_table(point_table(runs, single))
@@ -94,6 +99,8 @@ def make_report(paths: list[Path], out: Path | None = None) -> str:
         write_text(out / "runs.csv", _runs_csv(table))
         write_text(out / "results.csv", _groups_csv(groups))
         write_text(out / "results_paired.csv", paired.to_csv(index=False))
+        if not scores.empty:
+            write_text(out / "results_paired_scores.csv", scores.to_csv(index=False))
         write_text(out / "results_robustness.csv", curve_avg.to_csv(index=False))
         if not within.empty:
             write_text(out / "results_within_cross.csv", within.to_csv(index=False))
@@ -103,14 +110,14 @@ def make_report(paths: list[Path], out: Path | None = None) -> str:
         if not single.empty:
             figures, notes = write_figures(out, runs, single, groups, paired, curves, curve_avg, within)
         write_text(out / "results.md", markdown(paths, runs, table, groups, paired, figures, notes, within=within,
-                                                 parts=parts))
+                                                 parts=parts, scores=scores))
         adapt = adapt_table(runs, table)  # drsn-evaluate adapt=bn: a section of its own, last
         if not adapt.empty:
             write_text(out / "results_adapt.csv", adapt.to_csv(index=False))
             write_text(out / "results.md", (out / "results.md").read_text() + "\n" + adapt_markdown(adapt))
     except OSError as e:
         raise DrsnError(f"cannot write the report to {out}: {e.strerror or e}") from None
-    return summary(paths, runs, table, groups, paired, out, figures, within=within, parts=parts)
+    return summary(paths, runs, table, groups, paired, out, figures, within=within, parts=parts, scores=scores)
 
 
 # ---------------------------------------------------------------- tables and text
@@ -195,7 +202,8 @@ PAIRED_NOTE = (
 
 
 def markdown(paths: list[Path], runs: list[Run], table, groups, paired, figures: list[str],
-             notes: list[str], *, within: pd.DataFrame | None = None, parts: pd.DataFrame | None = None) -> str:
+             notes: list[str], *, within: pd.DataFrame | None = None, parts: pd.DataFrame | None = None,
+             scores: pd.DataFrame | None = None) -> str:
     """results.md: where the numbers come from, the tables, the figures, the failed runs."""
     lines = ["# Sweep report", "", _counts(paths, runs), ""]
     lines += _setup(runs, table)
@@ -208,6 +216,10 @@ def markdown(paths: list[Path], runs: list[Run], table, groups, paired, figures:
               "the run recorded (model and seed aside); two runs of one cell are left out (Duplicate runs). "
               f"{FLAG}: the group's runs so flagged (Convergence).", "", groups_markdown(groups), "",
               f"## Paired comparison: DRSN − baseline ({_baselines(', ')})", "", PAIRED_NOTE, "", paired_markdown(paired), ""]
+    if scores is not None and not scores.empty:
+        lines += ["## The same pairs on the last weights and within the training records", "", SCORES_NOTE, ""]
+        for score, t in scores.groupby("score", sort=False):
+            lines += [f"**{score}**", "", paired_markdown(t.drop(columns="score")), ""]
     if within is not None and not within.empty:
         lines += ["## Within-record against cross-domain: cross − within of each run", "", WITHIN_CROSS_NOTE, "",
                   within_cross_markdown(within), ""]
@@ -225,7 +237,8 @@ def markdown(paths: list[Path], runs: list[Run], table, groups, paired, figures:
 
 
 def summary(paths, runs, table, groups, paired, out: Path, figures: list[str], *,
-            within: pd.DataFrame | None = None, parts: pd.DataFrame | None = None) -> str:
+            within: pd.DataFrame | None = None, parts: pd.DataFrame | None = None,
+            scores: pd.DataFrame | None = None) -> str:
     """What drsn-report prints and the callback logs."""
     bad = [r for r in runs if not r.completed]
     lines = [_counts(paths, runs), "", "Groups (test accuracy and macro-F1 in %, mean ± std over seeds):",
@@ -241,6 +254,7 @@ def summary(paths, runs, table, groups, paired, out: Path, figures: list[str], *
     lines += [f"Failed or unfinished runs: {len(bad) or 'none'}"]
     lines += [f"  {r.folder}  [{r.status}]  {r.error}".rstrip() for r in sorted(bad, key=lambda r: r.folder)]
     files = ["results.md", "runs.csv", "results.csv", "results_paired.csv", "results_robustness.csv",
+             *(["results_paired_scores.csv"] if scores is not None and not scores.empty else []),
              *(["results_within_cross.csv"] if within is not None and not within.empty else []),
              *(["results_seed_parts.csv"] if parts is not None and not parts.empty else []), *figures]
     lines += ["", f"Report written to {out}: {', '.join(files)}"]

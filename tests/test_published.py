@@ -63,4 +63,4 @@ def test_reviewer_columns_agree_with_each_reports_other_scores():
             assert (mine["wins"].iloc[0], mine["losses"].iloc[0]) == (row["drsn_better"], row["baseline_better"])
             checked += 1
     if not checked:
-        pytest.skip("no published reviewer report has results_paired_scores.csv yet")
+        pytest.fail("no published reviewer report has results_paired_scores.csv")

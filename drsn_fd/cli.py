@@ -187,8 +187,12 @@ def report() -> None:
     parser = _parser("drsn-report", report.__doc__,
                      "drsn-report multirun/<date>/<time>             # results.md and figures in the sweep folder",
                      "drsn-report outputs/<date>/<time>              # one run",
-                     "drsn-report multirun/A multirun/B --out both   # several sweeps in one report")
-    parser.add_argument("paths", nargs="+", type=Path, help="sweep folder(s) or run folder(s)")
+                     "drsn-report multirun/A multirun/B --out both   # several sweeps in one report",
+                     "drsn-report docs/results/X/runs.csv multirun/B --out both   # a published report's runs "
+                     "with new ones")
+    parser.add_argument("paths", nargs="+", type=Path,
+                        help="sweep folder(s), run folder(s), or the runs.csv of an earlier report (its rows count "
+                             "as runs: their folders need not exist)")
     parser.add_argument("--out", type=Path, help="where to write the report (default: the first PATH)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -38,7 +38,8 @@ def find_metrics(paths: list[Path]) -> list[tuple[Path, Path]]:
             raise DrsnError(f"{root} does not exist (give a sweep folder or a run folder)")
         if root.is_file():
             if root.name != "metrics.json":
-                raise DrsnError(f"{root} is a file; give a sweep folder, a run folder or a metrics.json")
+                raise DrsnError(f"{root} is a file; give a sweep folder, a run folder, a metrics.json "
+                               "or a report's runs.csv")
             files = [root]
             root = root.parent
         else:

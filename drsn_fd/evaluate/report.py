@@ -1,6 +1,7 @@
 """The sweep report (drsn-report PATH..., and the Hydra callback at the end of a multirun).
 
-Reads every metrics.json under the PATHs and writes, into the first PATH or `out`:
+Reads every metrics.json under the PATHs, and the rows of each PATH that is an earlier report's
+runs.csv (`published.py`), and writes into the first PATH or `out`:
 
 - runs.csv: one row per completed run: its group keys and condition, seed, test accuracy of the
   best (acc) and last (acc_last) weights, within the training records (acc_within), macro-F1,
@@ -38,6 +39,7 @@ from drsn_fd.evaluate.convergence import FLAG
 from drsn_fd.evaluate.curves import curve_means, curve_table
 from drsn_fd.evaluate.paired_scores import NOTE as SCORES_NOTE
 from drsn_fd.evaluate.paired_scores import paired_scores_table
+from drsn_fd.evaluate.published import is_runs_csv, read_runs_csv
 from drsn_fd.evaluate.report_checks import (
     P_NOTE,
     WITHIN_CROSS_NOTE,
@@ -65,6 +67,7 @@ from drsn_fd.evaluate.stats import (
     group_table,
     paired_table,
     run_table,
+    sort_table,
     split_of,
     without_duplicates,
 )
@@ -81,10 +84,18 @@ def make_report(paths: list[Path], out: Path | None = None) -> str:
     Raises DrsnError only when there is nothing to report (no metrics.json at all).
     """
     paths = [Path(p) for p in paths]
-    runs = collect(paths)
+    if not paths:
+        raise DrsnError("no PATH given: nothing to report")
+    published = [p for p in paths if is_runs_csv(p)]
+    runs = collect([p for p in paths if p not in published]) if len(published) < len(paths) else []
     first = paths[0]
     out = Path(out) if out is not None else (first.parent if first.is_file() else first)
+    if any(p.parent.resolve() == out.resolve() for p in published):
+        raise DrsnError(f"the report would write over its own input {out / 'runs.csv'}: give --out another folder")
     table = run_table(runs)
+    if published:  # an empty frame would make every column `object`
+        frames = [t for t in [table, *(read_runs_csv(p)[table.columns] for p in published)] if not t.empty]
+        table = sort_table(pd.concat(frames, ignore_index=True)) if frames else table
     single = without_duplicates(table)  # two runs of one cell count in no group and no pair
     if not single.empty:  # nor does an evaluation that re-scores its run's own test split
         single = single[~single["condition"].map(rescores_own_test)]
@@ -205,7 +216,7 @@ def markdown(paths: list[Path], runs: list[Run], table, groups, paired, figures:
              notes: list[str], *, within: pd.DataFrame | None = None, parts: pd.DataFrame | None = None,
              scores: pd.DataFrame | None = None) -> str:
     """results.md: where the numbers come from, the tables, the figures, the failed runs."""
-    lines = ["# Sweep report", "", _counts(paths, runs), ""]
+    lines = ["# Sweep report", "", _counts(paths, runs, table), ""]
     lines += _setup(runs, table)
     lines += ["", "## Groups: mean ± std over seeds", "",
               "Test accuracy and macro-F1 in %, on the test split, scored once with the checkpoint chosen "
@@ -241,7 +252,7 @@ def summary(paths, runs, table, groups, paired, out: Path, figures: list[str], *
             scores: pd.DataFrame | None = None) -> str:
     """What drsn-report prints and the callback logs."""
     bad = [r for r in runs if not r.completed]
-    lines = [_counts(paths, runs), "", "Groups (test accuracy and macro-F1 in %, mean ± std over seeds):",
+    lines = [_counts(paths, runs, table), "", "Groups (test accuracy and macro-F1 in %, mean ± std over seeds):",
              groups_markdown(groups), "", f"Paired DRSN − baseline ({_baselines(', ')}; accuracy, pp; 95 % t- and bootstrap "
              "intervals; p, Holm p):", paired_markdown(paired), ""]
     if within is not None and not within.empty:
@@ -261,15 +272,22 @@ def summary(paths, runs, table, groups, paired, out: Path, figures: list[str], *
     return "\n".join(lines)
 
 
-def _counts(paths: list[Path], runs: list[Run]) -> str:
+def _counts(paths: list[Path], runs: list[Run], table) -> str:
+    """How many runs each PATH gave: the records under folders, the rows of each runs.csv."""
     done = sum(r.completed for r in runs)
     by_status: dict[str, int] = {}
     for r in runs:
         if not r.completed:
             by_status[r.status] = by_status.get(r.status, 0) + 1
     rest = "".join(f", {n} {s}" for s, n in sorted(by_status.items()))
-    where = ", ".join(f"`{p}`" for p in paths)
-    return f"{len(runs)} runs under {where}: {done} completed{rest}."
+    folders = [p for p in paths if not is_runs_csv(p)]
+    lines = [f"{len(runs)} runs under {', '.join(f'`{p}`' for p in folders)}: {done} completed{rest}."] if folders else []
+    for p in paths:
+        if is_runs_csv(p):
+            n = int(table["folder"].str.startswith(f"{p.as_posix()}:").sum()) if not table.empty else 0
+            lines.append(f"{n} completed runs read back from `{p}` (a report's runs.csv: no curves or confusion "
+                         "matrices).")
+    return " ".join(lines)
 
 
 def _setup(runs: list[Run], table) -> list[str]:
@@ -279,7 +297,11 @@ def _setup(runs: list[Run], table) -> list[str]:
     by_folder = {r.folder: r.metrics for r in runs if r.completed}
     lines = []
     for data, g in table.groupby("data", sort=False):
-        d = by_folder[g["folder"].iloc[0]]["data"]
+        recorded = [f for f in g["folder"] if f in by_folder]
+        if not recorded:
+            lines.append(f"- Data **{data}**: read back from a runs.csv; its classes and split are in that report.")
+            continue
+        d = by_folder[recorded[0]]["data"]
         classes = d.get("classes") or []
         split, within = d.get("split"), split_of(d).startswith("within")
         parts = "train/val/test" if within else "train/val/within-record test"

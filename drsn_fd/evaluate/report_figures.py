@@ -120,7 +120,8 @@ def _confusion(table, by_folder: dict, data: str, kind: str):
     panels = []
     for model in order_models(t["model"]):
         folders = t[t["model"] == model]["folder"]
-        best = [by_folder[f]["test"]["best"] for f in folders if "confusion" in by_folder[f]["test"]["best"]]
+        best = [by_folder[f]["test"]["best"] for f in folders
+                if f in by_folder and "confusion" in by_folder[f]["test"]["best"]]  # runs.csv rows have none
         if not best:
             continue
         counts = np.sum([np.asarray(b["confusion"]) for b in best], axis=0)

@@ -33,6 +33,11 @@ def point_table(runs: list[Run], table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for _, run in table.iterrows():
         m = by_folder.get(run["folder"])
+        if m is None and not math.isnan(run["acc_within"]):  # a row read back from a runs.csv: its test point
+            point = ("clean", math.nan) if run["test_snr"] == "clean" else (run["noise"], float(run["test_snr"]))
+            rows.append({**{k: run[k] for k in [*GROUP_KEYS, "seed", "unconverged"]}, "curve_kind": point[0],
+                         "curve_snr": point[1], "within": float(run["acc_within"]), "cross": float(run["acc"])})
+            continue
         if m is None or not isinstance(m.get("test_within"), dict):
             continue
         points = {**_curve(m.get("robustness_within"), "within"), **_curve(m.get("robustness"), "cross")}

@@ -8,7 +8,9 @@ per-run CSVs are. This recomputes, from those CSVs alone and with `drsn_fd.evalu
 
 It also gathers the reviewer study's paired comparisons published so far (docs/results/
 reviewer_study_condition*) and adjusts them together with Holm: the family the study will have
-(10 comparisons) is larger, so these Holm p-values can only rise as conditions are added.
+(10 comparisons) is larger, so these Holm p-values can only rise as conditions are added. The
+study's own table of them is drsn-report's, over the condition reports' runs.csv files
+(docs/results/reviewer_study); tests/test_published.py checks that the two agree.
 """
 
 from __future__ import annotations

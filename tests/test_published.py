@@ -64,3 +64,21 @@ def test_reviewer_columns_agree_with_each_reports_other_scores():
             checked += 1
     if not checked:
         pytest.fail("no published reviewer report has results_paired_scores.csv")
+
+
+def test_the_family_report_is_every_condition_report_with_holm_over_them_all():
+    """docs/results/reviewer_study: drsn-report over the condition reports' runs.csv (findings.md's table)."""
+    script = load_script()
+    family = pd.read_csv(script.RESULTS / "reviewer_study" / "results_paired.csv")
+    reports = [pd.read_csv(f) for f in sorted(script.RESULTS.glob("reviewer_study_condition*/results_paired.csv"))]
+    each = pd.concat(reports, ignore_index=True)
+    keys = ["model", "baseline", "condition"]
+    assert len(family) == len(each) and not family.duplicated(keys).any()
+    both = family.merge(each, on=keys, suffixes=("", "_report"), validate="one_to_one")
+    assert len(both) == len(family)
+    for col in ("n_pairs", "diff_mean", "t_low", "t_high", "p", "drsn_better", "baseline_better"):
+        assert both[col].to_numpy() == pytest.approx(both[f"{col}_report"].to_numpy(), rel=1e-12)
+    by_script = script.reviewer_family()  # Holm computed by the script over the same p values
+    expect = dict(zip(by_script["p"], by_script["p Holm (run so far)"], strict=True))
+    for p, got in zip(family["p"], family["p_holm"], strict=True):
+        assert got == pytest.approx(expect[p], rel=1e-12)

@@ -71,6 +71,9 @@ def test_published_runs_pair_with_the_new_runs_of_their_cells(tmp_path):
     md = (tmp_path / "mixed" / "results.md").read_text()
     assert "5 runs under" in md and "10 completed runs read back from" in md
     assert "read back from a runs.csv" not in md  # the data set is described from the new records
+    folders = read(tmp_path / "mixed" / "runs.csv")["folder"]  # every run says where it came from
+    assert sorted(f.split(":")[0] for f in folders if ":" in f) == [(tmp_path / "published" / "runs.csv").as_posix()] * 10
+    assert sorted(f for f in folders if ":" not in f) == sorted(f"{new.as_posix()}/se_resnet-{s}" for s in range(5))
     assert "Paired DRSN − baseline" in text
 
 

@@ -68,8 +68,10 @@ def read_run(root: Path, path: Path, prefix: str = "") -> Run:
     return Run(folder, status, "", m)
 
 
-def collect(paths: list[Path]) -> list[Run]:
-    """Every run under the PATHs; DrsnError when there is no metrics.json at all."""
+def collect(paths: list[Path], named: bool = False) -> list[Run]:
+    """Every run under the PATHs; DrsnError when there is no metrics.json at all.
+
+    A run's folder is relative to its PATH, prefixed with the PATH where there are several (or `named`)."""
     paths = [Path(p) for p in paths]
     if not paths:
         raise DrsnError("no PATH given: nothing to report")
@@ -78,7 +80,7 @@ def collect(paths: list[Path]) -> list[Run]:
         where = ", ".join(map(str, paths))
         raise DrsnError(f"no metrics.json under {where}: nothing to report (give a sweep folder "
                         "or a run folder of drsn-train)")
-    several = len({root for root, _ in found}) > 1
+    several = named or len({root for root, _ in found}) > 1
     return [read_run(root, f, f"{root.as_posix()}/" if several else "") for root, f in found]
 
 

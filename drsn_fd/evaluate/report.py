@@ -87,7 +87,8 @@ def make_report(paths: list[Path], out: Path | None = None) -> str:
     if not paths:
         raise DrsnError("no PATH given: nothing to report")
     published = [p for p in paths if is_runs_csv(p)]
-    runs = collect([p for p in paths if p not in published]) if len(published) < len(paths) else []
+    runs = collect([p for p in paths if p not in published], named=bool(published)) \
+        if len(published) < len(paths) else []
     first = paths[0]
     out = Path(out) if out is not None else (first.parent if first.is_file() else first)
     if any(p.parent.resolve() == out.resolve() for p in published):

@@ -101,3 +101,25 @@ def test_every_sweep_composes_as_a_multirun_and_each_value_it_sweeps_passes_the_
     root = [] if make_cfg(f"sweep={name}", tiny=False).data.source == "simulated" else [f"data.root={tmp_path}"]
     for key, value in _sweep_values(params):
         check_config(make_cfg(f"sweep={name}", f"{key}={value}", *root, tiny=False))
+
+
+@pytest.mark.parametrize("name", SWEEPS)
+def test_a_sweep_runs_every_model_of_a_seed_together(name):
+    """Jobs in the order Hydra's sweeper launches them: the models of one seed one after another, so
+    a sweep stopped part-way (and continued in another session) leaves whole pairs behind."""
+    from hydra import compose, initialize_config_module
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    with initialize_config_module(config_module="drsn_fd.configs", version_base="1.3"):
+        full = compose(config_name="train", overrides=[f"sweep={name}"], return_hydra_config=True)
+    params = full.hydra.sweeper.params
+    if not {"seed", "model"} <= set(params):
+        pytest.skip(f"sweep={name} does not sweep both seed and model")
+    parser = OverridesParser.create()
+    overrides = parser.parse_overrides([f"{k}={v}" for k, v in params.items()])
+    jobs = [dict(o.split("=", 1) for o in job) for job in BasicSweeper.split_arguments(overrides, None)[0]]
+    models = len(set(j["model"] for j in jobs))
+    for start in range(0, len(jobs), models):
+        block = jobs[start:start + models]
+        assert len({j["model"] for j in block}) == models, (name, block)
+        assert len({tuple(sorted((k, v) for k, v in j.items() if k != "model")) for j in block}) == 1, (name, block)

@@ -82,3 +82,32 @@ def test_the_family_report_is_every_condition_report_with_holm_over_them_all():
     expect = dict(zip(by_script["p"], by_script["p Holm (run so far)"], strict=True))
     for p, got in zip(family["p"], family["p_holm"], strict=True):
         assert got == pytest.approx(expect[p], rel=1e-12)
+
+
+TABLES = ("results.csv", "results_paired.csv", "results_paired_scores.csv", "results_seed_parts.csv")
+
+
+def published_reports() -> list[Path]:
+    """Every report folder under docs/results whose runs.csv drsn-report wrote (the older ones predate it)."""
+    from drsn_fd.evaluate.published import REQUIRED
+
+    script = load_script()
+    return [f.parent for f in sorted(script.RESULTS.glob("*/runs.csv"))
+            if set(REQUIRED) <= set(pd.read_csv(f, nrows=0).columns)]
+
+
+def test_most_published_reports_are_drsn_reports():
+    names = {p.name for p in published_reports()}
+    assert {"reviewer_study", "reviewer_study_condition1", "seed_diagnosis", "hit_transfer"} <= names
+
+
+@pytest.mark.parametrize("folder", published_reports(), ids=lambda p: p.name)
+def test_a_published_report_is_rebuilt_byte_for_byte_from_its_runs_csv(folder, tmp_path):
+    """A reader needs no run folder: drsn-report on the published runs.csv gives the published tables."""
+    from drsn_fd.evaluate.report import make_report
+
+    make_report([folder / "runs.csv"], tmp_path / "again")
+    tables = [t for t in TABLES if (folder / t).exists()]
+    assert "results_paired.csv" in tables
+    for t in tables:
+        assert (tmp_path / "again" / t).read_bytes() == (folder / t).read_bytes(), f"{folder.name}/{t}"

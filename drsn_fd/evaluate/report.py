@@ -81,7 +81,8 @@ def make_report(paths: list[Path], out: Path | None = None) -> str:
     """Write the report of every run under `paths` into `out` (default: the first path).
 
     Returns the summary: the groups and paired tables, the failed runs and the output folder.
-    Raises DrsnError only when there is nothing to report (no metrics.json at all).
+    Raises DrsnError when there is nothing to report (no metrics.json at all), when a runs.csv is
+    not a report's, or when `out` is the folder of a runs.csv it reads (it would write over it).
     """
     paths = [Path(p) for p in paths]
     if not paths:

@@ -6,10 +6,10 @@ tested twice, on a later stretch of its own training records (`test_within`,
 report pairs the two of each run, per model, condition and test point, with the 95 %
 t-interval, wins / losses / ties, p and Holm p (results.md, "Within-record against
 cross-domain"; results_within_cross.csv; within_vs_cross.png). This only picks the output
-folder (default docs/results/cross_load).
+folder (default docs/results/cross_load_paper).
 
     python scripts/cross_load_study.py <sweep folder> [--out DIR]
-    # the same as: drsn-report <sweep folder> --out docs/results/cross_load
+    # the same as: drsn-report <sweep folder> --out docs/results/cross_load_paper
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from drsn_fd.evaluate.report import make_report
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("sweeps", type=Path, nargs="+", help="the sweep folder(s)")
-    ap.add_argument("--out", type=Path, default=Path("docs/results/cross_load"))
+    ap.add_argument("--out", type=Path, default=Path("docs/results/cross_load_paper"))
     args = ap.parse_args()
     try:
         print(make_report(args.sweeps, args.out))

@@ -6,10 +6,9 @@ per-run CSVs are. This recomputes, from those CSVs alone and with `drsn_fd.evalu
 
     python scripts/recheck_published.py
 
-It also gathers the reviewer study's paired comparisons published so far (docs/results/
-reviewer_study_condition*) and adjusts them together with Holm: the family the study will have
-(10 comparisons) is larger, so these Holm p-values can only rise as conditions are added. The
-study's own table of them is drsn-report's, over the condition reports' runs.csv files
+It also gathers the reviewer study's paired comparisons (docs/results/reviewer_study_condition*,
+the five conditions: its family of 10) and adjusts them together with Holm. The study's own
+table of them is drsn-report's, over the condition reports' runs.csv files
 (docs/results/reviewer_study); tests/test_published.py checks that the two agree.
 """
 
@@ -63,11 +62,11 @@ FAMILY = 10  # the reviewer study's comparisons: 5 conditions x (drsn_cw - resne
 
 
 def reviewer_family() -> pd.DataFrame:
-    """The reviewer study's paired comparisons published so far (each report's own p), Holm over them all."""
+    """The reviewer study's paired comparisons (each condition report's own p), Holm over them all."""
     t = pd.concat([pd.read_csv(f).assign(report=f.parent.name)
                    for f in sorted(RESULTS.glob("reviewer_study_condition*/results_paired.csv"))], ignore_index=True)
     t = t[["report", "model", "baseline", "n_pairs", "diff_mean", "t_low", "t_high", "p"]]
-    t["p Holm (run so far)"] = holm(t["p"].to_numpy())
+    t["p Holm"] = holm(t["p"].to_numpy())
     return t
 
 
@@ -97,7 +96,7 @@ def main() -> None:
     print("\nworst seed of each (condition, model) cell:", worst_seed(
         pd.read_csv(RESULTS / "shrinkage_study" / "runs.csv")).to_dict())
     drops, below = cross_load_drops()
-    print("\nCross-load (docs/results/cross_load/runs.csv): mean within − cross (pp)\n")
+    print("\nCross-load, 25 epochs (docs/results/cross_load/runs.csv): mean within − cross (pp)\n")
     print(drops.round(2).to_string())
     print("\nshare of (run, test point) pairs where cross-load is below within-record:", below.round(3).to_dict())
     family = reviewer_family()

@@ -392,6 +392,16 @@ def put(root: Path, folder: str, m: dict) -> Path:
     return root / folder
 
 
+def test_run_folders_given_one_by_one_are_named_by_their_own_path(tmp_path):
+    from drsn_fd.evaluate.collect import collect
+
+    a = put(tmp_path, "sweep/model=resnet/seed=0", study_run("resnet", 0, 0.9))
+    b = put(tmp_path, "sweep/model=drsn_cw/seed=0", study_run("drsn_cw", 0, 0.8))
+    assert sorted(r.folder for r in collect([a, b])) == sorted([a.as_posix(), b.as_posix()])
+    assert [r.folder for r in collect([a])] == ["seed=0"]
+    assert sorted(r.folder for r in collect([tmp_path / "sweep"])) == ["model=drsn_cw/seed=0", "model=resnet/seed=0"]
+
+
 def test_holm_on_a_hand_computed_example():
     import numpy as np
 
@@ -612,6 +622,22 @@ def test_a_clean_runs_test_point_is_clean_in_the_within_cross_table():
                            "unconverged": False, "acc": 0.5}])
     points = point_table([Run("r", "completed", "", m)], table)
     assert points["curve_kind"].tolist() == ["clean"] and points["curve_snr"].isna().all()
+
+
+def test_the_test_point_comes_from_the_table_row_and_the_curves_from_the_record():
+    from drsn_fd.evaluate.collect import Run
+    from drsn_fd.evaluate.within_cross import point_table
+
+    m = {"noise": {"kind": "gaussian", "snr": -4}, "test_within": {"best": {"acc": 0.9}},
+         "robustness": [{"kind": "gaussian", "snr": -8, "acc": 0.4}, {"kind": "gaussian", "snr": -4, "acc": 0.1}],
+         "robustness_within": [{"kind": "gaussian", "snr": -8, "acc": 0.6}]}
+    row = {"data": "d", "model": "resnet", "noise": "gaussian", "protocol": "matched", "train_snr": -4,
+           "test_snr": -4, "condition": "", "seed": 0, "unconverged": False, "acc": 0.5}
+    table = pd.DataFrame([{**row, "folder": "r", "seed": 0, "acc_within": 0.7},      # a run folder
+                          {**row, "folder": "csv:r", "seed": 1, "acc_within": 0.8}])  # a runs.csv row: no record
+    points = point_table([Run("r", "completed", "", m)], table)
+    got = {(s, snr): (w, c) for s, snr, w, c in points[["seed", "curve_snr", "within", "cross"]].itertuples(index=False)}
+    assert got == {(0, -8.0): (0.6, 0.4), (0, -4.0): (0.7, 0.5), (1, -4.0): (0.8, 0.5)}
 
 
 def test_the_pairs_are_also_made_on_the_last_weights_and_within_the_training_records(tmp_path):

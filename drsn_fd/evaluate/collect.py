@@ -52,7 +52,10 @@ def find_metrics(paths: list[Path]) -> list[tuple[Path, Path]]:
 def read_run(root: Path, path: Path, prefix: str = "") -> Run:
     """The run of one metrics.json; a corrupt or partial file gives a Run with the reason."""
     rel = path.parent.relative_to(root).as_posix()
-    folder = prefix + (path.parent.resolve().name if rel == "." else rel)
+    if rel != ".":
+        folder = prefix + rel
+    else:  # the PATH is the run folder itself: named once
+        folder = prefix.rstrip("/") or path.parent.resolve().name
     try:
         m = read_record(path)
     except RecordError as e:

@@ -14,7 +14,6 @@ import math
 
 import pandas as pd
 
-from drsn_fd.data.pipeline import test_snr
 from drsn_fd.evaluate.collect import Run
 from drsn_fd.evaluate.stats import GROUP_KEYS, holm, paired_stats, sort_table
 
@@ -26,31 +25,44 @@ COLUMNS = [*GROUP_KEYS, *POINT_KEYS, "n_pairs", "diff_mean", "t_low", "t_high", 
 def point_table(runs: list[Run], table: pd.DataFrame) -> pd.DataFrame:
     """One row per run of `table` and test point with both accuracies: `within` and `cross`.
 
-    The points are those of the two robustness curves, and the test itself at the test noise
-    (the curve's point there is the same draw, so it counts once).
+    The test point itself comes from the table row (`acc`, `acc_within`), so a row read back from a
+    report's runs.csv counts as a run folder does; the points of the two robustness curves come
+    from the run's record where there is one (the curve's point at the test noise is the same
+    draw, so it counts once).
     """
     by_folder = {r.folder: r.metrics for r in runs if r.completed}
     rows = []
     for _, run in table.iterrows():
         m = by_folder.get(run["folder"])
-        if m is None and not math.isnan(run["acc_within"]):  # a row read back from a runs.csv: its test point
-            point = ("clean", math.nan) if run["test_snr"] == "clean" else (run["noise"], float(run["test_snr"]))
-            rows.append({**{k: run[k] for k in [*GROUP_KEYS, "seed", "unconverged"]}, "curve_kind": point[0],
-                         "curve_snr": point[1], "within": float(run["acc_within"]), "cross": float(run["acc"])})
+        within = _within(run, m)
+        if within is None:  # not a shift protocol: no within-record test
             continue
-        if m is None or not isinstance(m.get("test_within"), dict):
-            continue
-        points = {**_curve(m.get("robustness_within"), "within"), **_curve(m.get("robustness"), "cross")}
         merged: dict[tuple, dict] = {}
-        for (point, side), acc in points.items():
-            merged.setdefault(point, {})[side] = acc
-        merged[_key(m["noise"]["kind"], test_snr(m["noise"]))] = {  # a clean run's test point is clean
-            "within": float(m["test_within"]["best"]["acc"]), "cross": float(run["acc"])}
+        if m is not None:
+            points = {**_curve(m.get("robustness_within"), "within"), **_curve(m.get("robustness"), "cross")}
+            for (point, side), acc in points.items():
+                merged.setdefault(point, {})[side] = acc
+        merged[_test_point(run)] = {"within": within, "cross": float(run["acc"])}
         for (kind, snr), acc in merged.items():
             if {"within", "cross"} <= set(acc):
                 rows.append({**{k: run[k] for k in [*GROUP_KEYS, "seed", "unconverged"]},
                              "curve_kind": kind, "curve_snr": math.nan if snr is None else snr, **acc})
     return pd.DataFrame(rows, columns=[*GROUP_KEYS, "seed", "unconverged", *POINT_KEYS, "within", "cross"])
+
+
+def _within(run: pd.Series, m: dict | None) -> float | None:
+    """The row's within-record test accuracy: the table's `acc_within`, else its record's `test_within`."""
+    value = run.get("acc_within")
+    if value is not None and not pd.isna(value):
+        return float(value)
+    if m is not None and isinstance(m.get("test_within"), dict):
+        return float(m["test_within"]["best"]["acc"])
+    return None
+
+
+def _test_point(run: pd.Series) -> tuple[str, float | None]:
+    """The row's test point: its noise at its test SNR, or the clean windows (a clean run's)."""
+    return _key("clean", None) if str(run["test_snr"]) == "clean" else _key(run["noise"], float(run["test_snr"]))
 
 
 def within_cross_table(points: pd.DataFrame) -> pd.DataFrame:

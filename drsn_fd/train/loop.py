@@ -148,13 +148,17 @@ def set_up(cfg: DictConfig, folder: RunFolder, t0: float) -> Setup:
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
     model = model_from_config(model_cfg, len(ws.classes)).to(device)
     n_params = sum(p.numel() for p in model.parameters())
-    step_model = torch.compile(model) if switch(cfg.trainer.compile, device, deterministic) else model
+    compiled = switch(cfg.trainer.compile, device, deterministic)
+    step_model = torch.compile(model) if compiled else model
+    use_bf16 = bf16(cfg.trainer, device)
     optimizer = instantiate(cfg.optim)(model.parameters())
     scheduler = instantiate(cfg.scheduler)(optimizer, epochs=int(cfg.trainer.epochs))
-    log.info("%s: %d parameters | %s, %s | %d classes | windows train/val/test %d/%d/%d | %s | device %s",
+    log.info("%s: %d parameters | %s, %s | %d classes | windows train/val/test %d/%d/%d | %s | device %s%s%s",
              cfg.model.name, n_params, cfg.data.name, ws.protocol, len(ws.classes), len(ws.splits["train"].y),
-             len(ws.splits["val"].y), len(ws.splits["test"].y), record["protocol"], device)
-    record.update(params=n_params, device=str(device), threads=threads, data=data_summary(ws, cfg.data),
+             len(ws.splits["val"].y), len(ws.splits["test"].y), record["protocol"], device,
+             ", bf16 autocast" if use_bf16 else "", ", compiled" if compiled else "")
+    record.update(params=n_params, device=str(device), threads=threads, bf16=use_bf16, compiled=compiled,
+                  data=data_summary(ws, cfg.data),
                   noise=noise_summary(cfg.noise), history=[], best=None)
     meta = {"model": cfg.model.name, "model_cfg": model_cfg, "classes": ws.classes, "fs": ws.fs,
             "window": ws.window, "normalize": cfg.data.normalize, "config": record["config"], "params": n_params,
@@ -170,7 +174,7 @@ def set_up(cfg: DictConfig, folder: RunFolder, t0: float) -> Setup:
         record["best"] = select(record["history"])
         log.info("resuming from %s after epoch %d", folder.last, start)
     tb = TBLogger(folder.path / "tb", bool(cfg.logger.histograms), purge_step=start) if cfg.logger.enabled else None
-    return Setup(cfg, folder, device, bf16(cfg.trainer, device), ws, data, model, step_model, optimizer, scheduler,
+    return Setup(cfg, folder, device, use_bf16, ws, data, model, step_model, optimizer, scheduler,
                  meta, tb, start, t_data, precise_bn(cfg), scored)
 
 

@@ -19,6 +19,8 @@ is stored once. The keys (T: training runs only, E: evaluations only):
     precise_bn (T)    trainer.precise_bn: validation and test scored a copy of the model whose
                       BatchNorm statistics were re-estimated on the epoch's training windows
     params, device    the parameter count, where it computed; threads (T): torch's thread count
+    bf16, compiled (T) whether training ran under bf16 autocast and torch.compile (trainer.amp and
+                      trainer.compile resolved: auto turns both on for CUDA)
     run_dir           the run folder; E: checkpoint, checkpoint_epoch, evaluation_dir, overrides
     config            the composed config, resolved
     data              name, source, split_protocol (within-record, cross-load, -speed, -size, -rig,
